@@ -1,0 +1,61 @@
+"""A tiny random-weight Stable Diffusion pipeline, built in code (no download), for the smoke
+preset, tests and CPU benchmarks. It has the real architecture classes, tokenizer and
+`save_pretrained`/`from_pretrained` round trip, at a size that runs in milliseconds on a CPU."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+TINY_SIZE = 64  # pixels; the VAE downsamples by 8 as in SD 1.x
+
+
+def char_tokenizer():
+    """A CLIP tokenizer with a character-level byte-BPE vocabulary (no merges): the real
+    CLIPTokenizer code path, built offline."""
+    from transformers import CLIPTokenizer
+    from transformers.convert_slow_tokenizer import bytes_to_unicode
+
+    chars = list(bytes_to_unicode().values())
+    vocab = {c: i for i, c in enumerate(chars)}
+    vocab.update({c + "</w>": len(chars) + i for i, c in enumerate(chars)})
+    vocab["<|startoftext|>"] = len(vocab)
+    vocab["<|endoftext|>"] = len(vocab)
+    return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
+
+
+def build_tiny_pipeline(path: Path, seed: int = 0) -> Path:
+    """Create, seed and save a tiny StableDiffusionPipeline at `path`; returns `path`."""
+    import torch
+    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from dataigm.models import quiet_libraries
+
+    if (path / "model_index.json").exists():
+        return path
+    quiet_libraries()
+    torch.manual_seed(seed)
+    tokenizer = char_tokenizer()
+    text_encoder = CLIPTextModel(CLIPTextConfig(
+        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
+        num_hidden_layers=2, max_position_embeddings=77, projection_dim=32,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id))
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 8,
+        in_channels=4, out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
+        attention_head_dim=8, norm_num_groups=32)
+    vae = AutoencoderKL(
+        block_out_channels=[32, 32, 32, 32], in_channels=3, out_channels=3,
+        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
+        latent_channels=4, layers_per_block=1, norm_num_groups=32, sample_size=TINY_SIZE)
+    scheduler = PNDMScheduler(skip_prk_steps=True, steps_offset=1, beta_schedule="scaled_linear",
+                              beta_start=0.00085, beta_end=0.012)
+    pipe = StableDiffusionPipeline(
+        vae=vae, text_encoder=text_encoder, tokenizer=tokenizer, unet=unet, scheduler=scheduler,
+        safety_checker=None, feature_extractor=None, requires_safety_checker=False)
+    tmp = path.with_name(path.name + ".tmp")
+    pipe.save_pretrained(tmp)
+    tmp.rename(path)
+    return path
