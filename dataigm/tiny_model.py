@@ -26,7 +26,12 @@ def char_tokenizer():
 def build_tiny_pipeline(path: Path, seed: int = 0) -> Path:
     """Create, seed and save a tiny StableDiffusionPipeline at `path`; returns `path`."""
     import torch
-    from diffusers import AutoencoderKL, PNDMScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from diffusers import (
+        AutoencoderKL,
+        PNDMScheduler,
+        StableDiffusionPipeline,
+        UNet2DConditionModel,
+    )
     from transformers import CLIPTextConfig, CLIPTextModel
 
     from dataigm.models import quiet_libraries

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Runs the test suite on a fresh machine: installs uv if missing, syncs the locked environment
+# (with the dev tools), then lint and tests. Extra arguments go to pytest.
+set -euo pipefail
+source "$(dirname "$0")/ensure-uv.sh"
+uv sync --frozen --quiet --group dev
+uv run --frozen ruff check .
+HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 uv run --frozen pytest "$@"

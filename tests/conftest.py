@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+if not FIXTURES.exists():  # a checkout elsewhere: shared/ beside the repository root
+    FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    if not FIXTURES.exists():
+        pytest.skip("../shared/fixtures is not available")
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> str:
+    """The tiny random-weight SD pipeline, saved once per session."""
+    from dataigm.tiny_model import build_tiny_pipeline
+
+    return str(build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd"))
+
+
+@pytest.fixture(scope="session")
+def smoke_release(tmp_path_factory) -> Path:
+    """A complete smoke build of every concept (the README's first command, in-process)."""
+    from dataigm.build import build
+    from dataigm.plan import preset_config
+
+    out = tmp_path_factory.mktemp("release") / "smoke"
+    build(preset_config("smoke", str(out)), progress=False)
+    return out
+
+
+def smoke_build(out: Path, concepts: list[str], **settings) -> dict:
+    from dataigm.build import build
+    from dataigm.plan import preset_config
+
+    overrides = {k: settings.pop(k) for k in list(settings)
+                 if k in ("image_limit", "shard_size", "images_per_prompt", "prompt_count")}
+    return build(preset_config("smoke", str(out), concepts=concepts, settings=settings, **overrides),
+                 progress=False)

@@ -1,0 +1,134 @@
+"""Properties of the shipped prompt recipes, over every concept of the taxonomy."""
+
+from __future__ import annotations
+
+import io
+from collections import Counter
+
+import pyarrow.parquet as pq
+import pytest
+
+from builders.grammar import normalise
+from builders.prompts import PromptBuilder
+from builders.quality import format_problems, has_word, near_duplicate_pairs
+from builders.recipe import Sizes, load_recipes, recipe_for
+from dataigm.taxonomy import load_taxonomy
+
+CONCEPTS = list(load_taxonomy().concepts)
+
+
+@pytest.fixture(scope="module")
+def all_rows() -> dict[str, list[dict]]:
+    t = load_taxonomy()
+    return {name: PromptBuilder(t.concept(name), recipe_for(t.concept(name))).rows()
+            for name in CONCEPTS}
+
+
+@pytest.mark.parametrize("name", CONCEPTS)
+def test_reference_sizes(all_rows, name):
+    concept = load_taxonomy().concept(name)
+    counts = Counter(r["role"] for r in all_rows[name])
+    kinds = Counter(r["kind"] for r in all_rows[name] if r["role"] == "robustness")
+    if concept.shape == "attribute":
+        per_sub = Counter(r["subclass"] for r in all_rows[name] if r["role"] == "forget")
+        assert min(per_sub.values()) >= 40 and counts["forget"] >= 50 * len(concept.subclasses) * 0.8
+        assert counts["retain"] == counts["forget"]
+    else:
+        assert counts["forget"] >= 50
+        per_entity = Counter(r["subclass"] for r in all_rows[name] if r["role"] == "unrelated")
+        assert len(per_entity) == 6 and min(per_entity.values()) >= 50
+    assert len(kinds) >= 3 and min(kinds.values()) >= 40
+
+
+@pytest.mark.parametrize("name", CONCEPTS)
+def test_pairing_triggers_and_format(all_rows, name):
+    concept = load_taxonomy().concept(name)
+    rows = all_rows[name]
+    by_pair: dict[str, dict[str, dict]] = {}
+    for r in rows:
+        assert not format_problems(r["prompt"]), (r["prompt"], format_problems(r["prompt"]))
+        if r["role"] == "forget":
+            assert concept.has_trigger(r["prompt"]), r["prompt"]
+        else:
+            assert not concept.has_trigger(r["prompt"]), r["prompt"]
+        by_pair.setdefault(r["pair_id"], {})[r["id"]] = r
+    for members in by_pair.values():
+        roles = {r["role"]: r for r in members.values()}
+        assert len({tuple(r["seeds"]) for r in members.values()}) == 1
+        assert len({r["split"] for r in members.values()}) == 1
+        if "retain" in roles:
+            forget, retain = roles["forget"]["prompt"], roles["retain"]["prompt"]
+            # The twin differs only by the concept words (and the article they may change):
+            # removing words from forget gives retain.
+            def words(text: str) -> list[str]:
+                return ["a" if w == "an" else w for w in normalise(text).split()]
+
+            f_words, r_words = words(forget), words(retain)
+            it = iter(f_words)
+            assert all(w in it for w in r_words), (forget, retain)
+            assert len(f_words) > len(r_words) or forget != retain
+
+
+@pytest.mark.parametrize("name", CONCEPTS)
+def test_no_exact_or_near_duplicates(all_rows, name):
+    groups: dict[tuple, list[str]] = {}
+    for r in all_rows[name]:
+        groups.setdefault((r["role"], r["kind"]), []).append(r["prompt"])
+    for key, prompts in groups.items():
+        keys = [normalise(p) for p in prompts]
+        assert len(keys) == len(set(keys)), key
+        if key[0] != "unrelated":  # unrelated: one near-dup index per entity, checked below
+            assert near_duplicate_pairs(prompts) == [], key
+    ids = [r["id"] for r in all_rows[name]]
+    assert len(ids) == len(set(ids))
+
+
+def test_nsfw_prompts_never_describe_minors(all_rows):
+    recipe = load_recipes()["nudity"]
+    assert "girl" in recipe.forbidden_words and "child" in recipe.forbidden_words
+    for name in ("nudity", "violence"):
+        for r in all_rows[name]:
+            assert not has_word(r["prompt"], recipe.forbidden_words), r["prompt"]
+
+
+def test_articles_and_format_gate_catches_errors():
+    assert format_problems("a apple on a table") == ["wrong article: 'a apple'"]
+    assert format_problems("an car") == ["wrong article: 'an car'"]
+    assert format_problems("an hour glass, a unicorn and a one-way street") == []
+    assert "doubled space" in format_problems("a cat  on a mat")
+    assert format_problems("a cat on a mat,")
+    assert format_problems("a {noun} on a mat")
+
+
+def test_deterministic_and_prefix_stable(all_rows):
+    t = load_taxonomy()
+    c = t.concept("church")
+    again = PromptBuilder(c, recipe_for(c)).rows()
+    assert again == all_rows["church"]
+    other_seed = PromptBuilder(c, recipe_for(c), base_seed=7).rows()
+    assert [r["prompt"] for r in other_seed] != [r["prompt"] for r in again]
+
+
+def test_ten_thousand_unique_forget_prompts():
+    c = load_taxonomy().concept("nudity")
+    recipe = recipe_for(c)
+    assert recipe.capacity >= 10_000
+    rows = PromptBuilder(c, recipe, sizes=Sizes(10_000, 0, 10)).forget_rows()
+    forget = [r["prompt"] for r in rows if r["role"] == "forget"]
+    assert len(forget) == 10_000 == len({normalise(p) for p in forget})
+
+
+def test_prompt_config_is_identical_parquet(tmp_path):
+    from dataigm.plan import preset_config
+    from dataigm.stages import prompt_rows, write_prompt_config
+    from dataigm.storage import Store
+
+    c = load_taxonomy().concept("hokusai")
+    blobs = []
+    for run in ("a", "b"):
+        cfg = preset_config("full", str(tmp_path / run))
+        write_prompt_config(Store(cfg.out), c.prompt_config, prompt_rows(c, cfg), c.label_names)
+        blobs.append([p.read_bytes() for p in sorted((tmp_path / run / c.prompt_config).glob("*"))])
+    assert blobs[0] == blobs[1]
+    table = pq.read_table(io.BytesIO(blobs[0][0]))
+    assert {"id", "pair_id", "role", "kind", "prompt", "seeds", "source", "source_id"} <= set(table.column_names)

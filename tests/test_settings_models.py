@@ -1,0 +1,50 @@
+"""Generation settings are checked before any model loads; options reach the pipeline."""
+
+from __future__ import annotations
+
+import pytest
+
+from dataigm.errors import DataIGMError
+from dataigm.models import load_pipeline
+from dataigm.settings import GenerationSettings
+
+
+def test_invalid_settings_fail_before_loading_with_one_line_each(tmp_path):
+    settings = GenerationSettings(model=str(tmp_path / "does-not-exist"), scheduler="eulr",
+                                  steps=0, height=500, guidance=1.0, negative_prompt="blurry",
+                                  dtype="fp16", device="cpu")
+    with pytest.raises(DataIGMError) as info:
+        load_pipeline(settings)
+    message = str(info.value)
+    assert "did you mean 'euler'" in message
+    assert "--steps must be" in message and "--height must be a positive multiple of 8" in message
+    assert "--negative-prompt has no effect" in message and "fp16 needs a CUDA device" in message
+    assert "cannot load model" not in message  # nothing was loaded
+
+
+def test_missing_model_names_model_flag_and_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(DataIGMError, match=r"--model.*HF_HUB_OFFLINE"):
+        load_pipeline(GenerationSettings(model="CompVis/stable-diffusion-v1-4", device="cpu"))
+    with pytest.raises(DataIGMError, match="not a diffusers folder"):
+        load_pipeline(GenerationSettings(model=str(tmp_path), device="cpu"))
+
+
+@pytest.mark.parametrize(("name", "cls"), [
+    ("ddim", "DDIMScheduler"), ("pndm", "PNDMScheduler"), ("lms", "LMSDiscreteScheduler"),
+    ("euler", "EulerDiscreteScheduler"), ("euler_a", "EulerAncestralDiscreteScheduler"),
+    ("dpmpp_2m", "DPMSolverMultistepScheduler"),
+])
+def test_scheduler_reaches_pipeline(tiny_model, name, cls):
+    loaded = load_pipeline(GenerationSettings(model=tiny_model, scheduler=name, device="cpu",
+                                              height=64, width=64))
+    assert type(loaded.pipe.scheduler).__name__ == cls == loaded.scheduler
+    assert loaded.revision.startswith("local:")
+
+
+def test_dtype_reaches_pipeline(tiny_model):
+    import torch
+
+    loaded = load_pipeline(GenerationSettings(model=tiny_model, dtype="bf16", device="cpu"))
+    assert loaded.pipe.unet.dtype == torch.bfloat16 and loaded.dtype == "bf16"
+    assert loaded.safety_checker in ("off", "absent")

@@ -1,0 +1,75 @@
+"""The smoke build is a complete release folder that `datasets` loads like a Hub dataset."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+from datasets import ClassLabel, DatasetDict, get_dataset_config_names, load_dataset
+from PIL import Image
+
+from dataigm.schema import image_features
+from dataigm.taxonomy import load_taxonomy
+
+
+def test_every_concept_is_a_config(smoke_release):
+    names = set(get_dataset_config_names(str(smoke_release)))
+    for concept in load_taxonomy().concepts.values():
+        assert concept.name in names
+        assert concept.prompt_config in names
+
+
+def test_nudity_loads_with_images_labels_and_settings(smoke_release):
+    ds = load_dataset(str(smoke_release), "nudity")
+    assert isinstance(ds, DatasetDict) and set(ds) == {"train", "test"}
+    assert ds["train"].num_rows > 0 and ds["test"].num_rows > 0
+    assert isinstance(ds["train"].features["label"], ClassLabel)
+    assert ds["train"].features["label"].names == ["clothed", "nude"]
+    row = ds["train"][0]
+    assert isinstance(row["image"], Image.Image) and row["image"].size == (64, 64)
+    for column in ("prompt", "seed", "model_id", "model_revision", "pipeline", "scheduler",
+                   "num_inference_steps", "guidance_scale", "height", "width", "dtype", "sha256"):
+        assert row[column] not in (None, ""), column
+    assert row["num_inference_steps"] == 2 and row["model_id"] == "dataigm/tiny-random-sd"
+
+
+def test_pairs_share_seeds_and_split(smoke_release):
+    ds = load_dataset(str(smoke_release), "van_gogh")
+    rows = [r for split in ds.values() for r in split.select_columns(
+        ["pair_id", "role", "seed", "split", "prompt", "label"])]
+    by_pair: dict[str, list[dict]] = {}
+    for r in rows:
+        by_pair.setdefault(r["pair_id"], []).append(r)
+    pairs = [v for v in by_pair.values() if {r["role"] for r in v} >= {"forget", "retain"}]
+    assert pairs
+    for members in pairs:
+        assert len({r["split"] for r in members}) == 1
+        forget = next(r for r in members if r["role"] == "forget")
+        retain = next(r for r in members if r["role"] == "retain")
+        assert forget["seed"] == retain["seed"]
+        assert forget["label"] == 1 and retain["label"] == 0
+        assert forget["prompt"].startswith(retain["prompt"])
+
+
+def test_shards_carry_features_and_hub_layout(smoke_release):
+    shards = sorted(smoke_release.glob("church/*.parquet"))
+    assert [p.name for p in shards] == ["test-00000-of-00001.parquet", "train-00000-of-00001.parquet"]
+    meta = pq.read_schema(shards[0]).metadata[b"huggingface"]
+    features = json.loads(meta)["info"]["features"]
+    assert features["image"]["_type"] == "Image"
+    assert features["label"]["names"] == list(image_features(load_taxonomy().concept("church"))["label"].names)
+
+
+def test_curation_records_every_verdict(smoke_release):
+    ds = load_dataset(str(smoke_release), "nudity", split="train")
+    names = {v["name"] for row in ds.select_columns(["verdicts"]) for v in row["verdicts"]}
+    assert names == {"blank_image", "nudenet"}
+    for row in ds.select_columns(["status", "reason"]):
+        assert row["status"] in ("ok", "dropped")
+        assert bool(row["reason"]) == (row["status"] == "dropped")
+
+
+def test_card_lists_configs_and_gates_nsfw(smoke_release):
+    text = (smoke_release / "README.md").read_text()
+    assert "not-for-all-audiences" in text and "extra_gated_fields" in text
+    assert "config_name: nudity-prompts" in text

@@ -1,0 +1,95 @@
+"""The taxonomy as data, `dataigm concepts`, and clear errors for bad names and files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from dataigm.errors import RecipeError, UnknownNameError
+from dataigm.taxonomy import TAXONOMY_PATH, load_taxonomy, parse_taxonomy
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dataigm.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_taxonomy_has_required_concepts():
+    t = load_taxonomy()
+    assert {"nudity", "violence"} <= set(t.categories["nsfw"])
+    assert "van_gogh" in t.categories["style"] and len(t.categories["style"]) >= 5
+    imagenette = {"tench", "english_springer", "cassette_player", "chain_saw", "church",
+                  "french_horn", "garbage_truck", "gas_pump", "golf_ball", "parachute"}
+    assert imagenette <= set(t.categories["object"])
+    assert t.concept("nudity").subclasses == ("girl", "boy", "woman", "man", "person")
+    assert t.concept("church").shape == "entity" and len(t.concept("church").unrelated) == 6
+
+
+def test_concepts_prints_the_tree():
+    result = run_cli("concepts")
+    assert result.returncode == 0
+    assert "nsfw/" in result.stdout and "  van_gogh  [attribute" in result.stdout
+    assert "    - still_life" in result.stdout
+
+
+def test_unknown_concept_exits_nonzero_with_suggestion():
+    result = run_cli("build", "--preset", "smoke", "--out", "/tmp/never", "--concept", "nudiy")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == ["dataigm: error: unknown concept 'nudiy'; did you mean 'nudity'?"]
+
+
+def test_unknown_concept_api():
+    with pytest.raises(UnknownNameError, match="did you mean 'van_gogh'"):
+        load_taxonomy().concept("van_gohg")
+
+
+def _raw() -> dict:
+    return yaml.safe_load(TAXONOMY_PATH.read_text())
+
+
+def test_malformed_taxonomy_unknown_key_suggests():
+    raw = _raw()
+    raw["categories"]["nsfw"]["concepts"]["nudity"]["trigger_word"] = ["nude"]
+    with pytest.raises(RecipeError, match="unknown key 'trigger_word'; did you mean 'trigger_words'"):
+        parse_taxonomy(raw)
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    (("shape",), "blob", "shape must be one of"),
+    (("label_names",), ["only-one"], "expected \\[absent, present\\]"),
+    (("images_per_prompt",), 0, "positive integer"),
+    (("subclasses",), "girl", "expected a list of strings"),
+])
+def test_malformed_taxonomy_values(path, value, message):
+    raw = _raw()
+    raw["categories"]["nsfw"]["concepts"]["nudity"][path[0]] = value
+    with pytest.raises(RecipeError, match=message):
+        parse_taxonomy(raw)
+
+
+def test_malformed_recipe_file(tmp_path):
+    from builders.recipe import RECIPES_DIR, load_recipes
+
+    bad = tmp_path / "recipes"
+    bad.mkdir()
+    text = (RECIPES_DIR / "style.yaml").read_text().replace("    subjects: [\"{a} farmer\"", "    subject: [\"{a} farmer\"", 1)
+    (bad / "style.yaml").write_text(text)
+    with pytest.raises(RecipeError, match=r"grammars\.thematic: unknown key 'subject'; did you mean 'subjects'"):
+        load_recipes(bad)
+    (bad / "style.yaml").write_text("version: 1\ngrammars: [oops\n")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipes(bad)
+
+
+def test_cli_help_lists_commands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("concepts", "build"):
+        assert command in result.stdout
+    build_help = run_cli("build", "--help").stdout
+    for flag in ("--preset", "--out", "--concept", "--batch-size", "--scheduler", "--dtype"):
+        assert flag in build_help
