@@ -76,7 +76,8 @@ def test_malformed_recipe_file(tmp_path):
 
     bad = tmp_path / "recipes"
     bad.mkdir()
-    text = (RECIPES_DIR / "style.yaml").read_text().replace("    subjects: [\"{a} farmer\"", "    subject: [\"{a} farmer\"", 1)
+    original = (RECIPES_DIR / "style.yaml").read_text()
+    text = original.replace('    subjects: ["{a} farmer"', '    subject: ["{a} farmer"', 1)
     (bad / "style.yaml").write_text(text)
     with pytest.raises(RecipeError, match=r"grammars\.thematic: unknown key 'subject'; did you mean 'subjects'"):
         load_recipes(bad)
