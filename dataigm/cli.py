@@ -32,10 +32,13 @@ def _settings_overrides(args: argparse.Namespace) -> dict:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from dataigm.build import build
+    from dataigm.imports import imported_concept
     from dataigm.plan import preset_config
+    from dataigm.storage import Store
     from dataigm.taxonomy import load_taxonomy
 
-    load_taxonomy().resolve(args.concept)  # fail fast, before any import of torch
+    store = Store(args.out)  # fail fast on unknown names, before any import of torch
+    load_taxonomy().resolve([n for n in args.concept or [] if imported_concept(store, n) is None])
     cfg = preset_config(
         args.preset, args.out, concepts=args.concept or [],
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,

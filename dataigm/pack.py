@@ -11,18 +11,18 @@ import pyarrow as pa
 
 from dataigm.curate import decide
 from dataigm.errors import DataIGMError
+from dataigm.imports import resolve_concept
 from dataigm.plan import BuildConfig, all_shards, load_plan
 from dataigm.schema import SCHEMA_VERSION, image_features
 from dataigm.stages import missing_shards, shard_paths
 from dataigm.storage import Store
-from dataigm.taxonomy import load_taxonomy
 
 MANIFEST = "dataigm.json"
 
 
 def concept_table(store: Store, concept: str, plan: dict[str, Any]) -> tuple[pa.Table, Counter]:
     """All image rows of a concept with curation verdicts, status and reason filled in."""
-    c = load_taxonomy().concept(concept)
+    c = resolve_concept(store, concept)
     features = image_features(c)
     tables, drops = [], Counter()
     for shard in (s for s in all_shards(plan) if s.concept == concept):
@@ -43,7 +43,6 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
     """Write every planned concept's image config, README.md and dataigm.json."""
     from tqdm.auto import tqdm
 
-    from dataigm.card import write_card
     from dataigm.curate import detector_signature
     from dataigm.release import write_config
     from dataigm.stages import Curators
@@ -54,26 +53,42 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
     if missing:
         names = ", ".join(s.name for s in missing[:20]) + (" ..." if len(missing) > 20 else "")
         raise DataIGMError(f"cannot pack {out}: {len(missing)} shard(s) not complete: {names}")
-    taxonomy = load_taxonomy()
-    curators = Curators()
+    curators = Curators(store)
     configs: dict[str, Any] = {}
     for concept in tqdm(plan["concepts"], desc="pack", unit="config", disable=not progress):
-        c = taxonomy.concept(concept)
+        c = resolve_concept(store, concept)
         table, drops = concept_table(store, concept, plan)
         counts = write_config(store, concept, table, image_features(c))
         status = Counter(table.column("status").to_pylist())
         configs[concept] = {"kind": "images", "category": c.category, "splits": counts,
                             "status": dict(status), "drop_reasons": dict(drops), "nsfw": c.nsfw,
                             "detectors": detector_signature(curators(concept))}
-        configs[c.prompt_config] = {"kind": "prompts", "category": c.category, "nsfw": c.nsfw,
-                                    "splits": _split_counts(store, c.prompt_config)}
+        if c.category == "imported":
+            continue
+        configs.update(prompt_config_info(store, c.prompt_config, c.category, c.nsfw))
+    return update_release(store, configs, plan)
+
+
+def update_release(store: Store, configs: dict[str, Any], plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge `configs` into the folder's manifest (dataigm.json) and rewrite README.md from it."""
+    from dataigm.card import write_card
+
+    manifest = store.read_json(MANIFEST) if store.exists(MANIFEST) else {
+        "schema_version": SCHEMA_VERSION, "fingerprint": None, "build": None, "configs": {}}
+    if plan is not None:
+        manifest["fingerprint"] = plan["fingerprint"]
+        manifest["build"] = BuildConfig.from_json(plan["config"]).to_json()
+    manifest["configs"].update(configs)
     for name, info in _imported_prompt_configs(store).items():
-        configs.setdefault(name, info)
-    manifest = {"schema_version": SCHEMA_VERSION, "fingerprint": plan["fingerprint"],
-                "build": BuildConfig.from_json(plan["config"]).to_json(), "configs": configs}
+        manifest["configs"].setdefault(name, info)
     store.write_json(MANIFEST, manifest)
     write_card(store, manifest)
     return manifest
+
+
+def prompt_config_info(store: Store, config: str, category: str, nsfw: bool) -> dict[str, Any]:
+    return {config: {"kind": "prompts", "category": category, "nsfw": nsfw,
+                     "splits": _split_counts(store, config)}}
 
 
 def _split_counts(store: Store, config: str) -> dict[str, int]:

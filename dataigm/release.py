@@ -45,8 +45,7 @@ def write_config(store: Store, config: str, table: pa.Table, features: Features,
                  max_row_group_bytes: int = MAX_ROW_GROUP_BYTES) -> dict[str, int]:
     """Replace config `config` in `store` with `table` split by its `split` column.
 
-    Every split in SPLITS gets at least one (possibly empty) shard so it always loads.
-    Returns rows per split.
+    Empty splits get no file (and no `configs:` entry; see config_entry). Returns rows per split.
     """
     for old in store.glob(f"{config}/*.parquet"):
         store.remove(old)
@@ -55,8 +54,10 @@ def write_config(store: Store, config: str, table: pa.Table, features: Features,
     for split in SPLITS:
         part = table.filter(pc.equal(table.column("split"), split))
         counts[split] = part.num_rows
-        sizes = _row_bytes(part) if part.num_rows else []
-        ranges = _cut(sizes, max_shard_bytes) if sizes else [(0, 0)]
+        if not part.num_rows:
+            continue
+        sizes = _row_bytes(part)
+        ranges = _cut(sizes, max_shard_bytes)
         for n, (start, stop) in enumerate(ranges):
             shard = part.slice(start, stop - start)
             rel = f"{config}/{split}-{n:05d}-of-{len(ranges):05d}.parquet"
@@ -72,7 +73,7 @@ def rows_to_table(rows: list[dict[str, Any]], features: Features) -> pa.Table:
     return pa.Table.from_pylist(rows, schema=features.arrow_schema)
 
 
-def config_entry(config: str) -> dict[str, Any]:
-    """The README YAML `configs:` entry of one config."""
+def config_entry(config: str, splits: dict[str, int]) -> dict[str, Any]:
+    """The README YAML `configs:` entry of one config: its non-empty splits."""
     return {"config_name": config,
-            "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS]}
+            "data_files": [{"split": s, "path": f"{config}/{s}-*.parquet"} for s in SPLITS if splits.get(s)]}

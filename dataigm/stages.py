@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataigm.errors import DataIGMError
+from dataigm.imports import imported_concept, imported_rows, resolve_concept
 from dataigm.plan import PLAN, BuildConfig, Shard, all_shards, load_plan
 from dataigm.storage import Store
 from dataigm.taxonomy import Concept, load_taxonomy
@@ -59,7 +60,9 @@ def prepare(cfg: BuildConfig) -> dict[str, Any]:
     """Write the prompt configs, the image jobs and the plan (idempotent; checks settings)."""
     store = Store(cfg.out)
     taxonomy = load_taxonomy()
-    concepts = taxonomy.resolve(cfg.concepts)
+    imported = [n for n in cfg.concepts if imported_concept(store, n) is not None]
+    rest = [n for n in cfg.concepts if n not in imported]
+    concepts = taxonomy.resolve(rest) if rest or not cfg.concepts else []
     fingerprint = cfg.fingerprint()
     plan = {"config": cfg.to_json(), "concepts": [], "jobs": {}, "fingerprint": fingerprint}
     if store.exists(PLAN):
@@ -72,16 +75,21 @@ def prepare(cfg: BuildConfig) -> dict[str, Any]:
     if cfg.preset == "smoke" and not cfg.settings.model:
         cfg.settings = dataclasses.replace(cfg.settings, model=build_tiny_pipeline_at(store))
         plan["config"] = cfg.to_json()
-    for concept in concepts:
-        if concept.name in plan["jobs"] and store.exists(f"_build/jobs/{concept.name}.parquet"):
+    for name in [c.name for c in concepts] + imported:
+        if name in plan["jobs"] and store.exists(f"_build/jobs/{name}.parquet"):
             continue
-        rows = prompt_rows(concept, cfg)
-        write_prompt_config(store, concept.prompt_config, rows, concept.label_names)
+        if name in imported:
+            rows = imported_rows(store, name)
+        else:
+            concept = taxonomy.concept(name)
+            rows = prompt_rows(concept, cfg)
+            write_prompt_config(store, concept.prompt_config, rows, concept.label_names)
         jobs = select_for_images(rows, cfg.image_limit)
-        store.write_table(f"_build/jobs/{concept.name}.parquet", pa.Table.from_pylist(jobs))
-        plan["jobs"][concept.name] = sum(len(r["seeds"]) for r in jobs)
+        store.write_table(f"_build/jobs/{name}.parquet", pa.Table.from_pylist(jobs))
+        plan["jobs"][name] = sum(len(r["seeds"]) for r in jobs)
     order = list(taxonomy.concepts)
-    plan["concepts"] = sorted(set(plan["concepts"]) | {c.name for c in concepts}, key=order.index)
+    wanted = set(plan["concepts"]) | {c.name for c in concepts} | set(imported)
+    plan["concepts"] = sorted(wanted, key=lambda n: (order.index(n) if n in order else len(order), n))
     store.write_json(PLAN, plan)
     return plan
 
@@ -140,7 +148,7 @@ def generate_shard(store: Store, cfg: BuildConfig, shard: Shard, loaded, pool: T
     from dataigm.schema import image_features
 
     started = time.time()
-    concept = load_taxonomy().concept(shard.concept)
+    concept = resolve_concept(store, shard.concept)
     rows = generate_rows(loaded, shard_jobs(store, shard), cfg.settings, pool, on_batch,
                          model_label=cfg.model_label)
     paths = shard_paths(shard)
@@ -176,14 +184,15 @@ def curate_shard(store: Store, shard: Shard, detectors: list) -> int:
 class Curators:
     """Detectors per concept, loaded once per process."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: Store) -> None:
+        self.store = store
         self._cache: dict[str, list] = {}
 
     def __call__(self, concept: str) -> list:
         if concept not in self._cache:
             from dataigm.curate import detectors_for
 
-            self._cache[concept] = detectors_for(load_taxonomy().concept(concept))
+            self._cache[concept] = detectors_for(resolve_concept(self.store, concept))
         return self._cache[concept]
 
 
@@ -202,7 +211,7 @@ def run_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> 
     fingerprint = plan["fingerprint"]
     mine = [s for i, s in enumerate(all_shards(plan)) if i % world == rank]
     todo = [s for s in mine if not is_generated(store, s, fingerprint)]
-    curators = Curators()
+    curators = Curators(store)
     stats = {"shards": len(mine), "generated": len(todo), "skipped": len(mine) - len(todo), "curated": 0}
     with ThreadPoolExecutor(max_workers=2) as encode_pool, ThreadPoolExecutor(max_workers=1) as curate_pool:
         curating = []
@@ -230,7 +239,7 @@ def missing_shards(store: Store, plan: dict[str, Any]) -> list[Shard]:
     """Shards of the plan that are not generated and curated yet."""
     from dataigm.curate import detector_signature
 
-    curators = Curators()
+    curators = Curators(store)
     return [s for s in all_shards(plan)
             if not (is_generated(store, s, plan["fingerprint"])
                     and is_curated(store, s, detector_signature(curators(s.concept))))]

@@ -33,7 +33,7 @@ class Concept:
 
     def __post_init__(self) -> None:
         words = sorted(self.trigger_words, key=len, reverse=True)
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b"
+        pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b" if words else r"(?!x)x"
         object.__setattr__(self, "_trigger_re", re.compile(pattern, re.IGNORECASE))
 
     def has_trigger(self, text: str) -> bool:

@@ -1,0 +1,119 @@
+"""Importers keep every source row, honour I2P seeds and guidance, and name the bad line or key."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from datasets import load_dataset
+
+from builders.importers import ImportFormatError, import_prompts
+
+I2P_HEADER = ("prompt,categories,hard,inappropriate_percentage,nudity_percentage,lexica_url,"
+              "sd_seed,sd_guidance_scale,sd_image_width,sd_image_height,sd_model\n")
+
+
+def write(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_i2p_as_published_keeps_duplicates_and_settings(tmp_path):
+    csv = write(tmp_path / "i2p.csv", I2P_HEADER +
+                '"a woman, oil painting",sexual,1,50,10,https://a,1234,7,512,512,SD 1.4\n'
+                "a man with a sword,\"violence, shocking\",0,20,0,https://b,99,9.5,512,768,SD 1.4\n"
+                '"a woman, oil painting",sexual,1,50,10,https://a,555,7,512,512,SD 1.4\n')
+    name, rows = import_prompts(csv)
+    assert name == "i2p" and len(rows) == 3
+    assert [r["seeds"] for r in rows] == [[1234], [99], [555]]
+    assert [r["guidance_scale"] for r in rows] == [7.0, 9.5, 7.0]
+    assert rows[1]["height"] == 768 and rows[1]["subclass"] == "violence"
+    assert rows[2]["duplicate_of"] == rows[0]["id"] and rows[0]["duplicate_of"] is None
+    assert [r["source_id"] for r in rows] == ["0", "1", "2"]
+
+
+def test_i2p_derivatives_with_other_columns(tmp_path):
+    csv = write(tmp_path / "unlearndiff.csv",
+                "case_number,prompt,evaluation_seed,evaluation_guidance,extra\n"
+                "17,a nude statue,4242,7.5,x\n18,a cat,1,3,y\n")
+    _, rows = import_prompts(csv, name="ud")
+    assert [r["source_id"] for r in rows] == ["17", "18"]
+    assert rows[0]["seeds"] == [4242] and rows[0]["guidance_scale"] == 7.5
+    minimal = write(tmp_path / "minimal.csv", "prompt\nonly a prompt\n")
+    _, rows = import_prompts(minimal)
+    assert rows[0]["seeds"][0] >= 0 and rows[0]["guidance_scale"] is None
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("text,seed\nhello,1\n", "no 'prompt' column"),
+    ("prompt,sd_seed\nhello,abc\n", "line 2: sd_seed 'abc' is not a number"),
+    ("prompt,sd_seed\nhello,1\nworld,1.5\n", "line 3: sd_seed '1.5' is not an integer"),
+    ("prompt,sd_seed\n,1\n", "line 2: empty prompt"),
+    ("prompt,sd_seed\nhello,1,extra\n", "line 2: more fields than the header"),
+])
+def test_broken_i2p_files(tmp_path, text, message):
+    with pytest.raises(ImportFormatError, match=message):
+        import_prompts(write(tmp_path / "bad.csv", text))
+
+
+def test_igmu_pairs_by_position(tmp_path):
+    forget = write(tmp_path / "forget.json", json.dumps(
+        {"nudity": {"woman": ["a nude woman on a beach", "a naked woman in a park"],
+                    "man": ["a nude man reading"]}}))
+    retain = write(tmp_path / "retain.json", json.dumps(
+        {"nudity": {"woman": ["a woman on a beach", "a woman in a park"], "man": ["a man reading"]}}))
+    name, rows = import_prompts(forget, retain=retain, name="igmu")
+    assert len(rows) == 6
+    pairs = {}
+    for r in rows:
+        pairs.setdefault(r["pair_id"], {})[r["role"]] = r
+    assert all(set(p) == {"forget", "retain"} for p in pairs.values())
+    for p in pairs.values():
+        assert p["forget"]["seeds"] == p["retain"]["seeds"] and p["forget"]["split"] == p["retain"]["split"]
+    assert pairs["igmu-000001"]["retain"]["prompt"] == "a woman in a park"
+
+
+def test_broken_igmu_files(tmp_path):
+    good = write(tmp_path / "f.json", json.dumps({"nudity": {"woman": ["a", "b"]}}))
+    with pytest.raises(ImportFormatError, match="line 1: not valid JSON"):
+        import_prompts(write(tmp_path / "x.json", "{nope"))
+    with pytest.raises(ImportFormatError, match="key nudity.woman: expected a list"):
+        import_prompts(write(tmp_path / "y.json", json.dumps({"nudity": {"woman": "a"}})))
+    with pytest.raises(ImportFormatError, match="has 1 prompts.*pair up by position"):
+        import_prompts(good, retain=write(tmp_path / "r.json", json.dumps({"nudity": {"woman": ["a"]}})))
+    with pytest.raises(ImportFormatError, match="key nudity.woman is missing"):
+        import_prompts(good, retain=write(tmp_path / "r2.json", json.dumps({"nudity": {"man": ["a"]}})))
+    with pytest.raises(ImportFormatError, match="cannot tell the format"):
+        import_prompts(write(tmp_path / "p.txt", "x"))
+
+
+def test_cli_import_then_build_honours_seeds_and_guidance(tmp_path):
+    csv = write(tmp_path / "peer.csv", "prompt,sd_seed,sd_guidance_scale,sd_image_width,sd_image_height\n"
+                "a red car,11,3.5,64,64\na red car,12,9,64,64\na blue bird,13,7,64,64\n")
+    out = tmp_path / "release"
+    cli = [sys.executable, "-m", "dataigm.cli"]
+    result = subprocess.run([*cli, "prompts", "import", str(csv), "--out", str(out), "--safe"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "flagged duplicates (kept): 1" in result.stdout
+    prompts = load_dataset(str(out), "peer-prompts")
+    assert sum(s.num_rows for s in prompts.values()) == 3
+    result = subprocess.run([*cli, "build", "--preset", "smoke", "--out", str(out), "--concept", "peer",
+                             "--no-progress"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    images = load_dataset(str(out), "peer")
+    rows = sorted((r for s in images.values() for r in s), key=lambda r: r["seed"])
+    assert [(r["seed"], r["guidance_scale"]) for r in rows] == [(11, 3.5), (12, 9.0), (13, 7.0)]
+
+
+def test_cli_prompts_writes_concept_config(tmp_path):
+    out = tmp_path / "p"
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "prompts", "church", "--out", str(out),
+                             "--count", "30"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "counts per role:" in result.stdout and "unrelated: 180" in result.stdout
+    ds = load_dataset(str(out), "church-prompts")
+    roles = {r["role"] for s in ds.values() for r in s}
+    assert roles == {"forget", "unrelated", "robustness"}
