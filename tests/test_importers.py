@@ -64,7 +64,7 @@ def test_igmu_pairs_by_position(tmp_path):
                     "man": ["a nude man reading"]}}))
     retain = write(tmp_path / "retain.json", json.dumps(
         {"nudity": {"woman": ["a woman on a beach", "a woman in a park"], "man": ["a man reading"]}}))
-    name, rows = import_prompts(forget, retain=retain, name="igmu")
+    _, rows = import_prompts(forget, retain=retain, name="igmu")
     assert len(rows) == 6
     pairs = {}
     for r in rows:
