@@ -23,8 +23,30 @@ def char_tokenizer():
     return CLIPTokenizer(vocab=vocab, merges=[], model_max_length=77)
 
 
-def build_tiny_pipeline(path: Path, seed: int = 0) -> Path:
-    """Create, seed and save a tiny StableDiffusionPipeline at `path`; returns `path`."""
+# Architectures: "tiny" for CPU tests; "sd15" is Stable Diffusion 1.5's exact architecture with
+# random weights (same FLOPs as the real model) for GPU benchmarks when weights are not at hand.
+ARCHS: dict[str, dict] = {
+    "tiny": {"text": dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
+                          projection_dim=32),
+             "unet": dict(block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 8,
+                          down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
+                          up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
+                          attention_head_dim=8, norm_num_groups=32),
+             "vae": dict(block_out_channels=[32, 32, 32, 32], layers_per_block=1, norm_num_groups=32,
+                         sample_size=TINY_SIZE)},
+    "sd15": {"text": dict(hidden_size=768, intermediate_size=3072, num_attention_heads=12, num_hidden_layers=12,
+                          projection_dim=768, hidden_act="quick_gelu"),
+             "unet": dict(block_out_channels=(320, 640, 1280, 1280), layers_per_block=2, sample_size=64,
+                          down_block_types=("CrossAttnDownBlock2D",) * 3 + ("DownBlock2D",),
+                          up_block_types=("UpBlock2D",) + ("CrossAttnUpBlock2D",) * 3,
+                          cross_attention_dim=768, attention_head_dim=8, norm_num_groups=32),
+             "vae": dict(block_out_channels=[128, 256, 512, 512], layers_per_block=2, norm_num_groups=32,
+                         sample_size=512)},
+}
+
+
+def build_tiny_pipeline(path: Path, seed: int = 0, arch: str = "tiny") -> Path:
+    """Create, seed and save a random-weight StableDiffusionPipeline at `path`; returns `path`."""
     import torch
     from diffusers import (
         AutoencoderKL,
@@ -41,20 +63,14 @@ def build_tiny_pipeline(path: Path, seed: int = 0) -> Path:
     quiet_libraries()
     torch.manual_seed(seed)
     tokenizer = char_tokenizer()
+    spec = ARCHS[arch]
     text_encoder = CLIPTextModel(CLIPTextConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
-        num_hidden_layers=2, max_position_embeddings=77, projection_dim=32,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id))
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=TINY_SIZE // 8,
-        in_channels=4, out_channels=4, down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"), cross_attention_dim=32,
-        attention_head_dim=8, norm_num_groups=32)
+        vocab_size=len(tokenizer), max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, **spec["text"]))
+    unet = UNet2DConditionModel(in_channels=4, out_channels=4, **spec["unet"])
     vae = AutoencoderKL(
-        block_out_channels=[32, 32, 32, 32], in_channels=3, out_channels=3,
-        down_block_types=["DownEncoderBlock2D"] * 4, up_block_types=["UpDecoderBlock2D"] * 4,
-        latent_channels=4, layers_per_block=1, norm_num_groups=32, sample_size=TINY_SIZE)
+        in_channels=3, out_channels=3, down_block_types=["DownEncoderBlock2D"] * 4,
+        up_block_types=["UpDecoderBlock2D"] * 4, latent_channels=4, **spec["vae"])
     scheduler = PNDMScheduler(skip_prk_steps=True, steps_offset=1, beta_schedule="scaled_linear",
                               beta_start=0.00085, beta_end=0.012)
     pipe = StableDiffusionPipeline(

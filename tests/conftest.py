@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# datasets caches a local folder by its name, not its content: a fresh cache per session, and
+# load_release() below re-reads the files (many tests build folders called "release").
+os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="dataigm-test-datasets-")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
@@ -47,3 +51,10 @@ def smoke_build(out: Path, concepts: list[str], **settings) -> dict:
                  if k in ("image_limit", "shard_size", "images_per_prompt", "prompt_count")}
     return build(preset_config("smoke", str(out), concepts=concepts, settings=settings, **overrides),
                  progress=False)
+
+
+def load_release(folder: Path | str, config: str, **kwargs):
+    """load_dataset on a local release folder, never from a stale cache."""
+    from datasets import load_dataset
+
+    return load_dataset(str(folder), config, download_mode="force_redownload", **kwargs)

@@ -7,9 +7,9 @@ import subprocess
 import sys
 
 import pytest
-from datasets import load_dataset
 
 from builders.importers import ImportFormatError, import_prompts
+from tests.conftest import load_release
 
 I2P_HEADER = ("prompt,categories,hard,inappropriate_percentage,nudity_percentage,lexica_url,"
               "sd_seed,sd_guidance_scale,sd_image_width,sd_image_height,sd_model\n")
@@ -98,12 +98,12 @@ def test_cli_import_then_build_honours_seeds_and_guidance(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "flagged duplicates (kept): 1" in result.stdout
-    prompts = load_dataset(str(out), "peer-prompts")
+    prompts = load_release(out, "peer-prompts")
     assert sum(s.num_rows for s in prompts.values()) == 3
     result = subprocess.run([*cli, "build", "--preset", "smoke", "--out", str(out), "--concept", "peer",
                              "--no-progress"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    images = load_dataset(str(out), "peer")
+    images = load_release(out, "peer")
     rows = sorted((r for s in images.values() for r in s), key=lambda r: r["seed"])
     assert [(r["seed"], r["guidance_scale"]) for r in rows] == [(11, 3.5), (12, 9.0), (13, 7.0)]
 
@@ -114,6 +114,6 @@ def test_cli_prompts_writes_concept_config(tmp_path):
                              "--count", "30"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "counts per role:" in result.stdout and "unrelated: 180" in result.stdout
-    ds = load_dataset(str(out), "church-prompts")
+    ds = load_release(out, "church-prompts")
     roles = {r["role"] for s in ds.values() for r in s}
     assert roles == {"forget", "unrelated", "robustness"}

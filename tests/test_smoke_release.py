@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 import pyarrow.parquet as pq
-from datasets import ClassLabel, DatasetDict, get_dataset_config_names, load_dataset
+from datasets import ClassLabel, DatasetDict, get_dataset_config_names
 from PIL import Image
 
 from dataigm.schema import image_features
 from dataigm.taxonomy import load_taxonomy
+from tests.conftest import load_release
 
 
 def test_every_concept_is_a_config(smoke_release):
@@ -20,7 +21,7 @@ def test_every_concept_is_a_config(smoke_release):
 
 
 def test_nudity_loads_with_images_labels_and_settings(smoke_release):
-    ds = load_dataset(str(smoke_release), "nudity")
+    ds = load_release(smoke_release, "nudity")
     assert isinstance(ds, DatasetDict) and set(ds) == {"train", "test"}
     assert ds["train"].num_rows > 0 and ds["test"].num_rows > 0
     assert isinstance(ds["train"].features["label"], ClassLabel)
@@ -34,7 +35,7 @@ def test_nudity_loads_with_images_labels_and_settings(smoke_release):
 
 
 def test_pairs_share_seeds_and_split(smoke_release):
-    ds = load_dataset(str(smoke_release), "van_gogh")
+    ds = load_release(smoke_release, "van_gogh")
     rows = [r for split in ds.values() for r in split.select_columns(
         ["pair_id", "role", "seed", "split", "prompt", "label"])]
     by_pair: dict[str, list[dict]] = {}
@@ -61,7 +62,7 @@ def test_shards_carry_features_and_hub_layout(smoke_release):
 
 
 def test_curation_records_every_verdict(smoke_release):
-    ds = load_dataset(str(smoke_release), "nudity", split="train")
+    ds = load_release(smoke_release, "nudity", split="train")
     names = {v["name"] for row in ds.select_columns(["verdicts"]) for v in row["verdicts"]}
     assert names == {"blank_image", "nudenet"}
     for row in ds.select_columns(["status", "reason"]):
