@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-# datasets caches a local folder by its name, not its content: a fresh cache per session, and
-# load_release() below re-reads the files (many tests build folders called "release").
+# datasets caches a local folder by its name, not its content (and checks split sizes against
+# the cached ones): a fresh cache per session, and one per load_release() call.
 os.environ["HF_DATASETS_CACHE"] = tempfile.mkdtemp(prefix="dataigm-test-datasets-")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
@@ -57,4 +57,4 @@ def load_release(folder: Path | str, config: str, **kwargs):
     """load_dataset on a local release folder, never from a stale cache."""
     from datasets import load_dataset
 
-    return load_dataset(str(folder), config, download_mode="force_redownload", **kwargs)
+    return load_dataset(str(folder), config, cache_dir=tempfile.mkdtemp(prefix="dataigm-load-"), **kwargs)
