@@ -86,4 +86,10 @@ def register_prompts(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_cmd_prompts)
 
 
-REGISTRARS = [register_prompts]
+def _judges(sub: argparse._SubParsersAction) -> None:
+    from dataigm.judge_cli import register
+
+    register(sub)
+
+
+REGISTRARS = [register_prompts, _judges]

@@ -1,0 +1,125 @@
+"""Judges learn, round-trip through safetensors, and reject bad input clearly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.csv as pacsv
+import pytest
+
+from tests.judge_fixtures import build_separable_release, build_tiny_clip
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory) -> str:
+    return build_tiny_clip(tmp_path_factory.mktemp("clip") / "tiny-clip")
+
+
+@pytest.fixture(scope="module")
+def separable(tmp_path_factory) -> Path:
+    return build_separable_release(tmp_path_factory.mktemp("data") / "separable")
+
+
+def cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dataigm.cli", *args], capture_output=True, text=True,
+                          timeout=600)
+
+
+@pytest.fixture(scope="module")
+def clip_judge(tiny_clip, separable, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("judges") / "church-clip"
+    result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_clip_head_learns_separable_classes(clip_judge):
+    config = json.loads((clip_judge / "config.json").read_text())
+    test = config["metrics"]["test"]["presence"]
+    assert test["n"] >= 20 and test["accuracy"] >= 0.95, test
+    assert test["auroc"] >= 0.95
+    for key in ("precision", "recall", "f1", "ece", "confusion_matrix"):
+        assert key in test
+    assert set(config["metrics"]["test"]["by_subclass"]) == {"photo", "painting"}
+    assert set(config["metrics"]["test"]["by_source"]) == {"synthetic"}
+    assert config["backbone"]["revision"].startswith("local:") and 0 < config["threshold"] < 1
+    assert (clip_judge / "README.md").read_text().count("threshold") >= 1
+
+
+def test_artifact_round_trip_gives_identical_scores(clip_judge, separable, tmp_path):
+    from detectors.clip_head import ClipHeadJudge
+
+    csv_path, parquet_path = tmp_path / "a.csv", tmp_path / "b.parquet"
+    for out in (csv_path, parquet_path):
+        result = cli("judge", "--judge", str(clip_judge), str(separable), "--config", "church", "--out", str(out))
+        assert result.returncode == 0, result.stderr
+    a = pacsv.read_csv(csv_path).to_pydict()
+    import pyarrow.parquet as pq
+
+    b = pq.read_table(parquet_path).to_pydict()
+    assert a["file"] == b["file"] and np.allclose(a["score"], b["score"], atol=1e-6)
+    assert {"file", "score", "decision"} <= set(a)
+    judge = ClipHeadJudge.load(clip_judge)
+    again = ClipHeadJudge.load(clip_judge)
+    from tests.judge_fixtures import separable_image
+
+    rng = np.random.default_rng(5)
+    import io
+
+    from PIL import Image
+
+    images = [Image.open(io.BytesIO(separable_image(i % 2, rng))).convert("RGB") for i in range(6)]
+    assert np.array_equal(judge.scores(images)[0], again.scores(images)[0])
+
+
+def test_judge_folder_errors(clip_judge, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = cli("judge", "--judge", str(clip_judge), str(empty), "--out", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and "no images" in result.stderr
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "broken.png").write_bytes(b"\x89PNG not really")
+    result = cli("judge", "--judge", str(clip_judge), str(bad), "--out", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and "broken.png: not a readable image" in result.stderr
+    result = cli("judge", "--judge", str(tmp_path), str(bad), "--out", str(tmp_path / "x.csv"))
+    assert result.returncode == 2 and "not a judge artifact" in result.stderr
+
+
+def test_nudenet_flags_no_clothed_person(fixtures, tmp_path):
+    out = tmp_path / "nudenet.csv"
+    result = cli("judge", "--judge", "nudenet", str(fixtures / "images" / "person"), "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = pacsv.read_csv(out).to_pylist()
+    assert len(rows) == 10 and not any(r["decision"] for r in rows)
+    assert all(r["threshold"] == pytest.approx(0.45) and r["judge_version"].startswith("3.4.2") for r in rows)
+
+
+def test_real_images_never_for_nsfw(separable, tmp_path):
+    from dataigm.errors import DataIGMError
+    from dataigm.judges import JudgeData, add_real_images
+
+    data = JudgeData(["clothed", "nude"], "nudity", ["nudity"], str(separable), None)
+    with pytest.raises(DataIGMError, match="never used for nsfw"):
+        add_real_images(data, tmp_path, "cc-by", nsfw=True)
+
+
+def test_real_images_are_a_tracked_source(tiny_clip, separable, fixtures, tmp_path):
+    import shutil
+
+    real = tmp_path / "real"
+    shutil.copytree(fixtures / "images" / "church", real / "church")
+    shutil.copytree(fixtures / "images" / "other_object", real / "other_object")
+    out = tmp_path / "judge"
+    result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out),
+                 "--extra-images", str(real), "--extra-license", "MIT")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["training_data"]["sources"] == ["real:real", "synthetic"]
+    assert "MIT" in config["training_data"]["licenses"]
+    counts = sum(v["n"] for v in config["metrics"]["test"]["by_source"].values())
+    assert counts == config["metrics"]["test"]["presence"]["n"]
