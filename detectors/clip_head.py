@@ -36,8 +36,8 @@ class ClipEncoder:
             self.model = CLIPVisionModelWithProjection.from_pretrained(backbone, revision=revision).eval()
             self.processor = CLIPImageProcessor.from_pretrained(backbone, revision=revision)
         except OSError as exc:
-            raise DataIGMError(f"cannot load CLIP backbone {backbone!r}: {str(exc).splitlines()[0]} "
-                               "(pass --backbone PATH to a local CLIP folder; HF_HUB_OFFLINE=1 uses the cache)")
+            hint = "pass --backbone PATH to a local CLIP folder; HF_HUB_OFFLINE=1 uses the cache"
+            raise DataIGMError(f"cannot load CLIP backbone {backbone!r}: {str(exc).splitlines()[0]} ({hint})") from None
         self.backbone, self.revision = backbone, revision or "main"
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model.to(self.device)
