@@ -42,7 +42,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     cfg = preset_config(
         args.preset, args.out, concepts=args.concept or [],
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,
-        prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size)
+        prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size,
+        person_check=args.person_check)
     result = build(cfg, progress=not args.no_progress)
     configs = result["configs"]
     images = sum(sum(c["splits"].values()) for c in configs.values() if c["kind"] == "images")
@@ -87,6 +88,9 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--image-limit", type=int,
                    help="pairs per subclass and kind that get images (default: all)")
     s.add_argument("--shard-size", type=int, help="images per shard")
+    p.add_argument("--person-check", metavar="WEIGHTS",
+                   help="curate nudity retain images with a YOLO person detector (yolov8n.pt, a .yaml, or "
+                   ".safetensors); rows without a person are dropped with that reason")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_build)
 

@@ -11,8 +11,10 @@ from dataigm.taxonomy import Concept
 from detectors.base import Detector
 
 
-def detectors_for(concept: Concept, nudenet_threshold: float | None = None) -> list[Detector]:
-    """The curation detectors of a concept: blank check everywhere, NudeNet on nsfw concepts."""
+def detectors_for(concept: Concept, nudenet_threshold: float | None = None,
+                  person_weights: str | None = None) -> list[Detector]:
+    """The curation detectors of a concept: blank check everywhere, NudeNet on nsfw concepts, and
+    (when weights are given) a YOLO person-presence check on nudity."""
     from detectors.blank import BlankImageDetector
 
     found: list[Detector] = [BlankImageDetector()]
@@ -20,6 +22,10 @@ def detectors_for(concept: Concept, nudenet_threshold: float | None = None) -> l
         from detectors.nudenet_judge import DEFAULT_THRESHOLD, NudeNetJudge
 
         found.append(NudeNetJudge(threshold=nudenet_threshold or DEFAULT_THRESHOLD))
+    if person_weights and concept.name == "nudity":
+        from detectors.person import PersonPresence
+
+        found.append(PersonPresence(person_weights))
     return found
 
 

@@ -31,6 +31,7 @@ class BuildConfig:
     image_limit: int | None = None  # pairs per subclass and kind that get images (None: all)
     shard_size: int = 256  # images per shard
     model_label: str | None = None
+    person_check: str | None = None  # YOLO weights for the nudity retain person check
 
     def fingerprint(self) -> str:
         """Hash of everything that decides the rows' content (not concepts, not throughput)."""

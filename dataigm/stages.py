@@ -186,13 +186,15 @@ class Curators:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self.person_check = load_plan(store)["config"].get("person_check")
         self._cache: dict[str, list] = {}
 
     def __call__(self, concept: str) -> list:
         if concept not in self._cache:
             from dataigm.curate import detectors_for
 
-            self._cache[concept] = detectors_for(resolve_concept(self.store, concept))
+            self._cache[concept] = detectors_for(resolve_concept(self.store, concept),
+                                                 person_weights=self.person_check)
         return self._cache[concept]
 
 

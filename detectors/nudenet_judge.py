@@ -35,8 +35,43 @@ class NudeNetJudge:
         return Verdict(self.name, self.version, float(score), self.threshold,
                        score >= self.threshold, details)
 
+    def detect(self, images: list[np.ndarray]) -> list[list[dict]]:
+        """NudeNet's detections for RGB images, batched through its ONNX session.
+
+        Same preprocessing (the package's own `_read_image`) and the same rules as its per-image
+        `_postprocess` (argmax class per anchor, score >= 0.2, class-agnostic NMS 0.25/0.45),
+        vectorised with numpy instead of a Python loop over 2,100 anchors per image.
+        """
+        import cv2
+        import nudenet.nudenet as package
+
+        all_labels = vars(package)["__labels"]  # module-private list; a class body would mangle the name
+        _read_image = package._read_image
+
+        detections: list[list[dict]] = []
+        det = self._detector
+        for start in range(0, len(images), self.batch_size):
+            # NudeNet reads images as OpenCV does: BGR channel order.
+            prepared = [_read_image(np.ascontiguousarray(img[..., ::-1]), det.input_width)
+                        for img in images[start : start + self.batch_size]]
+            outputs = det.onnx_session.run(None, {det.input_name: np.vstack([p[0] for p in prepared])})[0]
+            for out, (_, _, _, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
+                rows = out.T  # (anchors, 4 + classes)
+                scores = rows[:, 4:]
+                best = scores.max(axis=1)
+                keep = best >= 0.2
+                cls, best, xywh = scores[keep].argmax(axis=1), best[keep], rows[keep, :4]
+                x = (xywh[:, 0] - xywh[:, 2] / 2) * (width + x_pad) / det.input_width
+                y = (xywh[:, 1] - xywh[:, 3] / 2) * (height + y_pad) / det.input_height
+                w = xywh[:, 2] * (width + x_pad) / det.input_width
+                h = xywh[:, 3] * (height + y_pad) / det.input_height
+                x, y = np.clip(x, 0, width), np.clip(y, 0, height)
+                w, h = np.minimum(w, width - x), np.minimum(h, height - y)
+                boxes = np.stack([x, y, w, h], axis=1).tolist()
+                kept = cv2.dnn.NMSBoxes(boxes, best.tolist(), 0.25, 0.45) if len(boxes) else []
+                detections.append([{"class": all_labels[int(cls[i])], "score": float(best[i]),
+                                    "box": [int(v) for v in boxes[i]]} for i in kept])
+        return detections
+
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
-        # NudeNet reads images as OpenCV does: BGR channel order.
-        bgr = [np.ascontiguousarray(img[..., ::-1]) for img in images]
-        results = self._detector.detect_batch(bgr, batch_size=self.batch_size) if bgr else []
-        return [self._verdict(r) for r in results]
+        return [self._verdict(d) for d in self.detect(images)]

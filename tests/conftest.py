@@ -48,7 +48,7 @@ def smoke_build(out: Path, concepts: list[str], **settings) -> dict:
     from dataigm.plan import preset_config
 
     overrides = {k: settings.pop(k) for k in list(settings)
-                 if k in ("image_limit", "shard_size", "images_per_prompt", "prompt_count")}
+                 if k in ("image_limit", "shard_size", "images_per_prompt", "prompt_count", "person_check")}
     return build(preset_config("smoke", str(out), concepts=concepts, settings=settings, **overrides),
                  progress=False)
 
