@@ -44,14 +44,70 @@ def _cmd_build(args: argparse.Namespace) -> int:
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,
         prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size,
         person_check=args.person_check)
-    result = build(cfg, progress=not args.no_progress)
+    result = build(cfg, progress=not args.no_progress, engine=_engine_options(args), shard=args.shard)
+    if not result.get("packed"):
+        extra = (f"submitted Slurm jobs {result['generate_job']} (generate) and {result['pack_job']} (pack)"
+                 if "generate_job" in result else f"rank {args.shard} done: shards generated "
+                 f"{result.get('generated')}, skipped {result.get('skipped')}")
+        print(f"{extra}; check progress with: dataigm status {args.out}")
+        return 0
     configs = result["configs"]
     images = sum(sum(c["splits"].values()) for c in configs.values() if c["kind"] == "images")
     print(f"built {args.out}: {len([c for c in configs.values() if c['kind'] == 'images'])} image "
           f"configs ({images} images), {len([c for c in configs.values() if c['kind'] == 'prompts'])} "
-          f"prompt configs; shards generated {result['generated']}, skipped {result['skipped']}; "
-          f"{result['seconds']} s")
+          f"prompt configs; engine {args.engine}"
+          + (f", shards generated {result['generated']}, skipped {result['skipped']}" if "generated" in result else "")
+          + f"; {result['seconds']} s")
     return 0
+
+
+def _engine_options(args: argparse.Namespace):
+    from dataigm.engines import EngineOptions
+
+    return EngineOptions(
+        engine=args.engine, tasks=args.tasks, workers=args.workers,
+        gpus=args.gpus.split(",") if args.gpus else None, partition=args.partition, time=args.time,
+        gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb,
+        env_command=args.env_command, venv_path=args.venv, logging_dir=args.logging_dir)
+
+
+def _add_engine_args(p: argparse.ArgumentParser) -> None:
+    e = p.add_argument_group("engine (datatrove executors)")
+    e.add_argument("--engine", choices=("inline", "local", "slurm", "ray"), default="inline",
+                   help="inline: this process (default); local: LocalPipelineExecutor (one worker per GPU with "
+                   "--gpus); slurm: a job array + a dependent pack job; ray: RayPipelineExecutor")
+    e.add_argument("--tasks", type=int, default=1, help="ranks (rank r runs plan shards r, r+N, ...)")
+    e.add_argument("--workers", type=int, default=-1, help="ranks running at once (default: all)")
+    e.add_argument("--shard", metavar="I/N", help="run only rank I of N here (any other scheduler), no pack")
+    e.add_argument("--gpus", help="local: comma-separated CUDA device ids, one per worker")
+    e.add_argument("--partition", help="slurm partition")
+    e.add_argument("--time", default="24:00:00", help="slurm time limit per task")
+    e.add_argument("--gpus-per-task", type=int, default=0, help="slurm/ray GPUs per task")
+    e.add_argument("--cpus-per-task", type=int, default=1)
+    e.add_argument("--mem-per-cpu-gb", type=float, default=4)
+    e.add_argument("--env-command", help="slurm: shell command run before each task (e.g. module load)")
+    e.add_argument("--venv", help="slurm: virtual environment to activate in each task")
+    e.add_argument("--logging-dir", help="datatrove logs (default DIR/_build/logs)")
+
+
+def _cmd_pack(args: argparse.Namespace) -> int:
+    from dataigm.pack import pack
+
+    manifest = pack(args.out, progress=not args.no_progress)
+    print(f"packed {args.out}: {len(manifest['configs'])} configs")
+    return 0
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    from dataigm.status import rank_statuses
+
+    statuses, packed = rank_statuses(args.out, args.tasks)
+    for s in statuses:
+        log = f"  log: {s.log}" if s.log and s.state != "complete" else ""
+        print(f"rank {s.rank:05d}: {s.state:8s} {s.done}/{s.total} shards{log}")
+    complete = sum(s.state == "complete" for s in statuses)
+    print(f"{complete}/{len(statuses)} ranks complete; release {'packed' if packed else 'not packed'}")
+    return 0 if complete == len(statuses) else 1
 
 
 def _add_build(sub: argparse._SubParsersAction) -> None:
@@ -92,7 +148,18 @@ def _add_build(sub: argparse._SubParsersAction) -> None:
                    help="curate nudity retain images with a YOLO person detector (yolov8n.pt, a .yaml, or "
                    ".safetensors); rows without a person are dropped with that reason")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    _add_engine_args(p)
     p.set_defaults(func=_cmd_build)
+    k = sub.add_parser("pack", help="pack a release folder once every rank is complete",
+                       description="Merge shards and verdicts into the release folder; refuses while any "
+                       "shard is missing and names them.")
+    k.add_argument("out", metavar="DIR")
+    k.add_argument("--no-progress", action="store_true")
+    k.set_defaults(func=_cmd_pack)
+    st = sub.add_parser("status", help="complete / missing / failed ranks of a build (exit 1 if incomplete)")
+    st.add_argument("out", metavar="DIR")
+    st.add_argument("--tasks", type=int, help="number of ranks (default: the last build's)")
+    st.set_defaults(func=_cmd_status)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -93,6 +93,8 @@ def load_pipeline(settings: GenerationSettings) -> LoadedPipeline:
     index, revision = read_model_index(settings)
     device = settings.resolved_device(cuda)
     dtype = settings.resolved_dtype(device)
+    if device == "cpu" and settings.cpu_threads:
+        torch.set_num_threads(settings.cpu_threads)
     kwargs: dict[str, Any] = {"dtype": getattr(torch, TORCH_DTYPES[dtype])}
     if settings.revision and not Path(settings.model).is_dir():
         kwargs["revision"] = settings.revision

@@ -67,7 +67,7 @@ def preset_config(preset: str, out: str, **overrides: Any) -> BuildConfig:
         from dataigm.tiny_model import TINY_SIZE
 
         base = GenerationSettings(model="", steps=2, height=TINY_SIZE, width=TINY_SIZE,
-                                  dtype="fp32", batch_size=8)
+                                  dtype="fp32", batch_size=8, cpu_threads=1)
         cfg = BuildConfig(out=out, preset=preset, settings=base, images_per_prompt=1,
                           image_limit=3, shard_size=32, model_label=SMOKE_MODEL_LABEL)
         if "model" in settings_over:

@@ -42,6 +42,9 @@ class GenerationSettings:
     safety_checker: str = "off"
     compile: bool = False
     base_seed: int = 0
+    # CPU intra-op threads (0: torch's default). On CPU the thread count changes float reduction
+    # order and so pixels: pin it to get the same bytes under every engine (Ray pins 1 per task).
+    cpu_threads: int = 0
     # Throughput knobs: they never change which seed or image belongs to which row.
     batch_size: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
