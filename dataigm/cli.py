@@ -84,7 +84,7 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--time", default="24:00:00", help="slurm time limit per task")
     e.add_argument("--gpus-per-task", type=int, default=0, help="slurm/ray GPUs per task")
     e.add_argument("--cpus-per-task", type=int, default=1)
-    e.add_argument("--mem-per-cpu-gb", type=float, default=4)
+    e.add_argument("--mem-per-cpu-gb", type=int, default=4)
     e.add_argument("--env-command", help="slurm: shell command run before each task (e.g. module load)")
     e.add_argument("--venv", help="slurm: virtual environment to activate in each task")
     e.add_argument("--logging-dir", help="datatrove logs (default DIR/_build/logs)")

@@ -63,7 +63,7 @@ class EngineOptions:
     time: str = "24:00:00"
     gpus_per_task: int = 0
     cpus_per_task: int = 1
-    mem_per_cpu_gb: float = 4
+    mem_per_cpu_gb: int = 4
     env_command: str | None = None
     venv_path: str | None = None
     job_name: str = "dataigm"
@@ -108,8 +108,11 @@ def slurm_executors(out: str, opts: EngineOptions):
 
     if not opts.partition:
         raise DataIGMError("--engine slurm needs --partition")
+    venv = opts.venv_path
+    if venv and os.path.isdir(venv):  # a venv folder: datatrove sources its activate script
+        venv = os.path.join(os.path.abspath(venv), "bin", "activate")
     common = dict(time=opts.time, partition=opts.partition, env_command=opts.env_command,
-                  venv_path=opts.venv_path, sbatch_args=opts.sbatch_args or None, requeue=True,
+                  venv_path=venv, sbatch_args=opts.sbatch_args or None, requeue=True,
                   mem_per_cpu_gb=opts.mem_per_cpu_gb, cpus_per_task=opts.cpus_per_task)
     generate = SlurmPipelineExecutor(
         [GenerateShards(out)], tasks=opts.tasks, workers=opts.workers, gpus_per_task=opts.gpus_per_task,

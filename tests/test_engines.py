@@ -95,3 +95,38 @@ def test_killed_local_run_relaunches_only_missing_ranks(reference, tmp_path):
     for path, mtime in mtimes.items():  # nothing complete was regenerated
         assert path.stat().st_mtime_ns == mtime
     assert packed_rows(out) == reference
+
+
+def _slurm_up() -> str | None:
+    """Why a real Slurm cluster is not usable here, or None when it is (scripts/slurm-up.sh)."""
+    import shutil
+
+    if not shutil.which("sbatch"):
+        return "sbatch not installed (run scripts/slurm-up.sh as root)"
+    state = subprocess.run(["sinfo", "-h", "-o", "%t"], capture_output=True, text=True)
+    if state.returncode != 0 or state.stdout.strip().split("\n")[0] not in ("idle", "mix", "alloc"):
+        return f"no Slurm node up: {state.stdout.strip() or state.stderr.strip()}"
+    return None
+
+
+@pytest.mark.slurm
+def test_real_slurm_job_array_matches_single_process(reference, tmp_path):
+    why = _slurm_up()
+    if why:
+        pytest.skip(why)
+    out = tmp_path / "release"
+    venv = str(Path(sys.executable).parent.parent)
+    result = build(out, "--engine", "slurm", "--tasks", "2", "--partition", "debug", "--time", "00:20:00",
+                   "--venv", venv, "--mem-per-cpu-gb", "3")
+    assert result.returncode == 0, result.stderr
+    assert "submitted Slurm jobs" in result.stdout
+    deadline = time.time() + 480
+    while time.time() < deadline and not (out / "dataigm.json").exists():
+        time.sleep(2)
+    status = subprocess.run([sys.executable, "-m", "dataigm.cli", "status", str(out)], capture_output=True,
+                            text=True)
+    logs = "\n".join(p.read_text()[-2000:] for p in (out / "_build" / "logs").rglob("*.out"))
+    assert status.returncode == 0, status.stdout + logs
+    assert packed_rows(out) == reference
+    sbatch = (out / "_build" / "logs" / "generate-2" / "launch_script.slurm").read_text()
+    assert "#SBATCH --array=0-1" in sbatch and "--requeue" in sbatch
