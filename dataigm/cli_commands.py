@@ -92,4 +92,10 @@ def _judges(sub: argparse._SubParsersAction) -> None:
     register(sub)
 
 
-REGISTRARS = [register_prompts, _judges]
+def _publishing(sub: argparse._SubParsersAction) -> None:
+    from dataigm.publish_cli import register
+
+    register(sub)
+
+
+REGISTRARS = [register_prompts, _judges, _publishing]
