@@ -24,15 +24,19 @@ def _local_cache_dir(folder: Path) -> str:
 
 
 def release_schema_version(source: str, revision: str | None = None) -> int | None:
-    """The schema version a release declares (dataigm.json locally, the card's YAML on the Hub)."""
+    """The schema version a release declares in its dataigm.json (None: not a dataigm release)."""
     folder = Path(source)
     if folder.is_dir():
         manifest = folder / "dataigm.json"
         return json.loads(manifest.read_text()).get("schema_version") if manifest.exists() else None
-    from huggingface_hub import DatasetCard
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError
 
-    card = DatasetCard.load(source, repo_type="dataset", revision=revision)
-    return (card.data.to_dict().get("dataigm") or {}).get("schema_version")
+    try:
+        path = hf_hub_download(source, "dataigm.json", repo_type="dataset", revision=revision)
+    except EntryNotFoundError:
+        return None
+    return json.loads(Path(path).read_text()).get("schema_version")
 
 
 def split_source(source: str) -> tuple[str, str | None]:

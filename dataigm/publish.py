@@ -167,8 +167,9 @@ def publish(folder: Path, repo: str, version: str, dry_run: bool = False, privat
         if exc.response is not None and exc.response.status_code == 412:
             raise DataIGMError(f"{repo} changed while publishing (a concurrent commit); nothing was written. "
                                "Rerun to publish on top of it.") from None
-        raise DataIGMError(f"publishing to {repo} failed: HTTP "
-                           f"{exc.response.status_code if exc.response is not None else '?'}") from None
+        status = exc.response.status_code if exc.response is not None else "?"
+        raise DataIGMError(f"publishing to {repo} failed (HTTP {status}): {exc.server_message or exc}; "
+                           "nothing was tagged") from None
     api.create_tag(repo, tag=plan.tag, revision=commit.oid, repo_type="dataset",
                    tag_message=f"DataIGM {plan.tag}")
     return {"dry_run": False, "plan": plan, "commit": commit.oid}

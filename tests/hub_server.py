@@ -104,7 +104,10 @@ class Hub(BaseHTTPRequestHandler):
                 kind = "datasets" if m.group(1) else "models"
                 return self.resolve_file(kind, m.group(2), m.group(3), m.group(4))
             return self.not_found("RepoNotFound")
-        except Exception as exc:  # a test server: report the bug to the client, keep serving
+        except Exception as exc:  # a test server: report the bug to the client and stderr, keep serving
+            import traceback
+
+            traceback.print_exc()
             return self.send(500, {"error": f"{type(exc).__name__}: {exc}"})
 
     # -- writes ------------------------------------------------------------------------------
@@ -162,9 +165,9 @@ class Hub(BaseHTTPRequestHandler):
                 elif key == "lfsFile":
                     data = (ROOT / "lfs" / value["oid"]).read_bytes()
                 elif key in ("deletedFile", "deletedFolder"):
-                    files = git(repo, "ls-files", "--", value["path"], env=env).decode().split()
-                    for f in files or [value["path"]]:
-                        git(repo, "update-index", "--force-remove", f, env=env)
+                    files = git(repo, "ls-tree", "-r", "--name-only", head, "--", value["path"]).decode().split()
+                    removals = "".join(f"0 {'0' * 40}\t{f}\n" for f in files or [value["path"]])
+                    git(repo, "update-index", "--index-info", data=removals.encode(), env=env)
                     continue
                 else:
                     continue

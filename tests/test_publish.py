@@ -1,0 +1,281 @@
+"""Publish / tag / load round trips over real HTTP against a loopback Hub server (tests/hub_server.py),
+with the real huggingface_hub and datasets clients; a read-side cross-check through olah."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import smoke_build
+
+HERE = Path(__file__).resolve().parent
+REPO = "dataigm-test/dataigm"
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hub")
+    port_file = root / "port"
+    proc = subprocess.Popen([sys.executable, str(HERE / "hub_server.py"), str(root / "data"), str(port_file)])
+    deadline = time.time() + 30
+    while not port_file.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    port = int(port_file.read_text())
+    env = {**os.environ, "HF_ENDPOINT": f"http://127.0.0.1:{port}", "HF_HUB_DISABLE_XET": "1",
+           "HF_TOKEN": "hf_dummy_token_for_tests", "HF_HOME": str(root / "hf-home"),
+           "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_OFFLINE": "0", "HF_DATASETS_CACHE": str(root / "ds-cache")}
+    yield {"env": env, "root": root / "data", "port": port}
+    os.kill(proc.pid, signal.SIGTERM)
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("rel") / "release"
+    smoke_build(out, ["nudity", "church"], image_limit=1)
+    return out
+
+
+def run(hub, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dataigm.cli", *args], capture_output=True, text=True,
+                          env=hub["env"], timeout=600)
+
+
+def python(hub, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          env={**hub["env"], "HF_HOME": hub["env"]["HF_HOME"] + f"-{time.monotonic_ns()}"},
+                          timeout=600)
+
+
+def hub_rows(hub, repo: str, config: str, revision: str) -> list[tuple]:
+    result = python(hub, f"""
+        import json
+        from datasets import load_dataset
+        ds = load_dataset({repo!r}, {config!r}, revision={revision!r})
+        print(json.dumps(sorted([r["id"], r["sha256"], r["image"].size[0]] for s in ds.values()
+                               for r in s.select_columns(["id", "sha256", "image"]))))
+    """)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return [tuple(r) for r in json.loads(result.stdout.strip().splitlines()[-1])]
+
+
+def local_rows(folder: Path, config: str) -> list[tuple]:
+    rows = []
+    for p in sorted((folder / config).glob("*.parquet")):
+        for r in pq.read_table(p, columns=["id", "sha256", "width"]).to_pylist():
+            rows.append((r["id"], r["sha256"], r["width"]))
+    return sorted(rows)
+
+
+def head_and_tags(hub, repo: str) -> tuple[str, list[str]]:
+    repo_git = hub["root"] / "repos" / "datasets" / f"{repo}.git"
+    head = subprocess.run(["git", "--git-dir", str(repo_git), "rev-parse", "main"], capture_output=True,
+                          text=True).stdout.strip()
+    tags = subprocess.run(["git", "--git-dir", str(repo_git), "tag"], capture_output=True, text=True).stdout.split()
+    return head, tags
+
+
+def test_dry_run_prints_operations_and_card_without_uploading(hub, release):
+    result = run(hub, "publish", str(release), "--repo", "dataigm-test/dry", "--version", "1.0.0", "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert "upload nudity/train-00000-of-00001.parquet" in result.stdout
+    assert "not-for-all-audiences" in result.stdout and "dry run: nothing was uploaded" in result.stdout
+    assert "hf_dummy_token_for_tests" not in result.stdout + result.stderr
+    assert not (hub["root"] / "repos" / "datasets" / "dataigm-test" / "dry.git").exists()
+
+
+def test_publish_tag_load_round_trip_and_immutable_versions(hub, release):
+    result = run(hub, "publish", str(release), "--repo", REPO, "--version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+    assert "hf_dummy_token_for_tests" not in result.stdout + result.stderr
+    head, tags = head_and_tags(hub, REPO)
+    assert tags == ["v1.0.0"]
+    assert hub_rows(hub, REPO, "nudity", "v1.0.0") == local_rows(release, "nudity")
+    again = run(hub, "publish", str(release), "--repo", REPO, "--version", "1.0.0")
+    assert again.returncode == 2 and "already has tag v1.0.0" in again.stderr
+    assert head_and_tags(hub, REPO)[0] == head  # nothing written
+    info = run(hub, "info", REPO)
+    assert info.returncode == 0 and "versions v1.0.0" in info.stdout and "nudity-prompts" in info.stdout
+
+
+def test_concurrent_commit_fails_cleanly(hub, release):
+    result = python(hub, f"""
+        from pathlib import Path
+        from huggingface_hub import HfApi
+        import dataigm.publish as publish_module
+        from dataigm.errors import DataIGMError
+
+        planned = publish_module.plan_publish
+
+        def plan_then_race(*args, **kwargs):
+            plan = planned(*args, **kwargs)
+            HfApi().upload_file(path_or_fileobj=b"someone else", path_in_repo="NOTES.txt",
+                                repo_id={REPO!r}, repo_type="dataset")
+            return plan
+
+        publish_module.plan_publish = plan_then_race
+        try:
+            publish_module.publish(Path({str(release)!r}), {REPO!r}, "1.1.0")
+        except DataIGMError as exc:
+            print("REFUSED", exc)
+    """)
+    assert "REFUSED" in result.stdout and "changed while publishing" in result.stdout, result.stderr[-2000:]
+    head, tags = head_and_tags(hub, REPO)
+    assert "v1.1.0" not in tags
+    repo_git = hub["root"] / "repos" / "datasets" / f"{REPO}.git"
+    message = subprocess.run(["git", "--git-dir", str(repo_git), "log", "-1", "--format=%s", head],
+                             capture_output=True, text=True).stdout
+    assert "DataIGM v1.1.0" not in message  # the head is the concurrent commit, nothing half-written
+
+
+def test_second_version_deletes_stale_shards_and_keeps_v1(hub, release, tmp_path):
+    from dataigm.release import write_config
+    from dataigm.schema import image_features
+    from dataigm.storage import Store
+    from dataigm.taxonomy import load_taxonomy
+
+    v2 = tmp_path / "release-v2"
+    shutil.copytree(release, v2)
+    store = Store(str(v2))
+    # Re-split church into several small shards: the old single shards become stale on the Hub.
+    full = [pq.read_table(p) for p in sorted((release / "church").glob("*.parquet"))]
+    import pyarrow as pa
+
+    write_config(store, "church", pa.concat_tables(full), image_features(load_taxonomy().concept("church")),
+                 max_shard_bytes=20_000)
+    from dataigm.pack import update_release
+
+    update_release(store, {})
+    v1_rows = hub_rows(hub, REPO, "church", "v1.0.0")
+    result = run(hub, "publish", str(v2), "--repo", REPO, "--version", "2.0.0")
+    assert result.returncode == 0, result.stderr
+    assert "delete church/train-00000-of-00001.parquet" in result.stdout
+    repo_git = hub["root"] / "repos" / "datasets" / f"{REPO}.git"
+    files = subprocess.run(["git", "--git-dir", str(repo_git), "ls-tree", "-r", "--name-only", "v2.0.0"],
+                           capture_output=True, text=True).stdout.split()
+    assert "church/train-00000-of-00001.parquet" not in files
+    assert sum(f.startswith("church/train-") for f in files) > 1
+    assert hub_rows(hub, REPO, "church", "v2.0.0") == local_rows(v2, "church") == local_rows(release, "church")
+    assert hub_rows(hub, REPO, "church", "v1.0.0") == v1_rows
+    card = subprocess.run(["git", "--git-dir", str(repo_git), "show", "v2.0.0:README.md"], capture_output=True,
+                          text=True).stdout
+    assert "Changes since v1.0.0" in card
+
+
+def test_dataigm_load_checks_schema_version(hub, release, tmp_path):
+    from dataigm.errors import DataIGMError
+    from dataigm.loading import load
+
+    ds = load("church", str(release))
+    assert set(ds) == {"train", "test"} or set(ds) <= {"train", "test"}
+    copy = tmp_path / "old"
+    shutil.copytree(release, copy)
+    manifest = json.loads((copy / "dataigm.json").read_text())
+    manifest["schema_version"] = 99
+    (copy / "dataigm.json").write_text(json.dumps(manifest))
+    with pytest.raises(DataIGMError, match="schema version 99.*upgrade dataigm"):
+        load("church", str(copy))
+    result = python(hub, f"""
+        import dataigm
+        ds = dataigm.load("nudity", {REPO + "@v1.0.0"!r})
+        print(sum(s.num_rows for s in ds.values()))
+    """)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert int(result.stdout.split()[-1]) == len(local_rows(release, "nudity"))
+
+
+def test_refuses_incomplete_or_inconsistent_release(hub, release, tmp_path):
+    broken = tmp_path / "broken"
+    shutil.copytree(release, broken)
+    next((broken / "church").glob("test-*.parquet")).unlink()
+    result = run(hub, "publish", str(broken), "--repo", "dataigm-test/broken", "--version", "1.0.0", "--dry-run")
+    assert result.returncode == 2 and "no shard matches" in result.stderr
+    shutil.rmtree(broken)
+    shutil.copytree(release, broken)
+    next((broken / "_build" / "images").rglob("*.done.json")).unlink()
+    result = run(hub, "publish", str(broken), "--repo", "dataigm-test/broken", "--version", "1.0.0", "--dry-run")
+    assert result.returncode == 2 and "build is incomplete" in result.stderr
+
+
+def test_publish_judge_to_model_repo(hub, tmp_path):
+    artifact = tmp_path / "judge"
+    artifact.mkdir()
+    for name, data in (("config.json", b'{"kind": "clip_head"}'), ("model.safetensors", b"x" * 64),
+                       ("README.md", b"# judge\n")):
+        (artifact / name).write_bytes(data)
+    result = run(hub, "publish-judge", str(artifact), "--repo", "dataigm-test/church-judge", "--version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+    repo_git = hub["root"] / "repos" / "models" / "dataigm-test" / "church-judge.git"
+    files = subprocess.run(["git", "--git-dir", str(repo_git), "ls-tree", "-r", "--name-only", "v1.0.0"],
+                           capture_output=True, text=True).stdout.split()
+    assert {"config.json", "model.safetensors", "README.md"} <= set(files)
+
+
+def test_olah_serves_the_published_repo(hub, release, tmp_path):
+    """Cross-check of the read side with a third-party server: olah, offline, on loopback."""
+    olah = shutil.which("olah-cli") or str(Path(sys.executable).parent / "olah-cli")
+    if not Path(olah).exists():
+        pytest.skip("olah is not installed")
+    mirrors = tmp_path / "mirrors"
+    work = mirrors / "datasets" / REPO
+    work.parent.mkdir(parents=True)
+    repo_git = hub["root"] / "repos" / "datasets" / f"{REPO}.git"
+    subprocess.run(["git", "clone", "-q", str(repo_git), str(work)], check=True)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = tmp_path / "olah.toml"
+    config.write_text(textwrap.dedent(f"""
+        [basic]
+        host = "127.0.0.1"
+        port = {port}
+        repos-path = "{tmp_path / 'olah-repos'}"
+        hf-scheme = "http"
+        hf-netloc = "127.0.0.1:9"
+        hf-lfs-netloc = "127.0.0.1:9"
+        mirror-netloc = "127.0.0.1:{port}"
+        mirror-lfs-netloc = "127.0.0.1:{port}"
+        mirrors-path = ["{mirrors}"]
+        [accessibility]
+        offline = true
+    """))
+    proc = subprocess.Popen([olah, "-c", str(config), "--log-path", str(tmp_path / "olah-logs")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        import urllib.request
+
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/datasets/{REPO}/refs", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.3)
+        olah_hub = {**hub, "env": {**hub["env"], "HF_ENDPOINT": f"http://127.0.0.1:{port}"}}
+        assert hub_rows(olah_hub, REPO, "nudity", "v1.0.0") == local_rows(release, "nudity")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+
+
+@pytest.mark.hub
+def test_real_hub_round_trip(release):
+    """Opt-in: DATAIGM_HUB_TEST_REPO=org/name and a write token (HF_TOKEN) against huggingface.co."""
+    repo = os.environ.get("DATAIGM_HUB_TEST_REPO")
+    if not repo or not os.environ.get("HF_TOKEN") or os.environ.get("HF_HUB_OFFLINE") == "1":
+        pytest.skip("set DATAIGM_HUB_TEST_REPO and HF_TOKEN (and network) to run against the real Hub")
+    version = f"0.0.{int(time.time())}"
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "publish", str(release), "--repo", repo,
+                             "--version", version, "--private"], capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stderr
