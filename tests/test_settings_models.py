@@ -48,3 +48,17 @@ def test_dtype_reaches_pipeline(tiny_model):
     loaded = load_pipeline(GenerationSettings(model=tiny_model, dtype="bf16", device="cpu"))
     assert loaded.pipe.unet.dtype == torch.bfloat16 and loaded.dtype == "bf16"
     assert loaded.safety_checker in ("off", "absent")
+
+
+def test_full_preset_without_network_is_one_clear_line(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "build", "--out", str(tmp_path / "full"),
+                             "--concept", "church", "--no-progress"], capture_output=True, text=True,
+                            env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "CompVis/stable-diffusion-v1-4" in line and "--model" in line and "HF_HUB_OFFLINE" in line
