@@ -176,3 +176,16 @@ def test_batched_nudenet_matches_the_package(fixtures):
         reference = judge._detector.detect(str(path))
         assert sorted((d["class"], round(d["score"], 5), tuple(d["box"])) for d in detections) == sorted(
             (d["class"], round(d["score"], 5), tuple(d["box"])) for d in reference), path
+
+
+def test_nudity_judge_report_compares_with_nudenet(tiny_clip, tmp_path):
+    """Synthetic colour patterns stand in for the two classes: no sexual imagery anywhere."""
+    data = build_separable_release(tmp_path / "nudity-data", concept_name="nudity", n=80)
+    out = tmp_path / "nudity-judge"
+    result = cli("train-judge", "nudity", "--data", str(data), "--backbone", tiny_clip, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads((out / "config.json").read_text())["metrics"]["comparison"]
+    nudenet = comparison["nudenet"]
+    assert nudenet["threshold"] == pytest.approx(0.45) and "FEMALE_BREAST_EXPOSED" in nudenet["labels"]
+    assert nudenet["n"] == comparison["clip_head"]["n"] > 0
+    assert nudenet["recall"] == 0.0  # NudeNet finds no nudity in colour patterns, as it should
