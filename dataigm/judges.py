@@ -173,7 +173,8 @@ def evaluate(data: JudgeData, part: str, score: np.ndarray, probs: np.ndarray, t
 def train_clip_judge(data: JudgeData, out: Path, backbone: str, revision: str | None, epochs: int,
                      seed: int, nsfw: bool) -> dict[str, Any]:
     from dataigm.metrics import best_threshold
-    from detectors.clip_head import ARTIFACT_FORMAT, ClipEncoder, ClipHeadJudge, head_probs, presence_score, train_head
+    from detectors.artifact import ARTIFACT_FORMAT
+    from detectors.clip_head import ClipEncoder, ClipHeadJudge, head_probs, presence_score, train_head
 
     started = time.time()
     encoder = ClipEncoder(backbone, revision)

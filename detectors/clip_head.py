@@ -17,10 +17,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from detectors.base import Verdict
+from detectors.artifact import ArtifactJudge, read_artifact_config
 
 DEFAULT_BACKBONE = "openai/clip-vit-base-patch32"
-ARTIFACT_FORMAT = 1
 
 
 class ClipEncoder:
@@ -109,40 +108,18 @@ def presence_score(probs: np.ndarray, labels: list[str]) -> np.ndarray:
 
 
 @dataclass
-class ClipHeadJudge:
+class ClipHeadJudge(ArtifactJudge):
     encoder: ClipEncoder
     head: Head
     config: dict[str, Any]
 
     @property
-    def name(self) -> str:
-        return f"clip_head:{self.config['target']}"
-
-    @property
-    def version(self) -> str:
-        return self.config.get("version", "0")
-
-    @property
-    def threshold(self) -> float:
-        return float(self.config["threshold"])
+    def module(self) -> torch.nn.Module:
+        return self.head
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
-        """(presence scores, class probabilities) for PIL images."""
         probs = head_probs(self.head, self.encoder.embed(images))
         return presence_score(probs, self.config["labels"]), probs
-
-    def judge(self, images: list[np.ndarray]) -> list[Verdict]:
-        scores, _ = self.scores([Image.fromarray(im) for im in images])
-        return [Verdict(self.name, self.version, float(s), self.threshold, bool(s >= self.threshold))
-                for s in scores]
-
-    def save(self, folder: Path) -> None:
-        from safetensors.torch import save_file
-
-        folder.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in self.head.state_dict().items()}, folder / "model.safetensors",
-                  metadata={"format": "pt", "dataigm_artifact": str(ARTIFACT_FORMAT)})
-        (folder / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True))
 
     @classmethod
     def load(cls, folder: Path, device: str | None = None) -> ClipHeadJudge:
@@ -156,16 +133,3 @@ class ClipHeadJudge:
         encoder = ClipEncoder(config["backbone"]["id"], config["backbone"].get("revision_requested"), device)
         return cls(encoder, head.eval(), config)
 
-
-def read_artifact_config(folder: Path, kind: str) -> dict[str, Any]:
-    from dataigm.errors import DataIGMError
-
-    path = Path(folder) / "config.json"
-    if not path.exists() or not (Path(folder) / "model.safetensors").exists():
-        raise DataIGMError(f"{folder} is not a dataigm judge artifact (needs config.json and model.safetensors)")
-    config = json.loads(path.read_text())
-    if config.get("kind") != kind:
-        raise DataIGMError(f"{folder} holds a {config.get('kind')!r} judge, not {kind!r}")
-    if config.get("format_version", 0) > ARTIFACT_FORMAT:
-        raise DataIGMError(f"{folder} was written by a newer dataigm (format {config['format_version']})")
-    return config

@@ -17,8 +17,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from detectors.base import Verdict
-from detectors.clip_head import ARTIFACT_FORMAT, presence_score, read_artifact_config
+from detectors.artifact import ARTIFACT_FORMAT, ArtifactJudge, read_artifact_config
+from detectors.clip_head import presence_score
 
 
 def export_image_folder(data, root: Path) -> Path:
@@ -90,33 +90,18 @@ def train_yolo_judge(data, out: Path, model_spec: str, imgsz: int, epochs: int, 
 
 
 @dataclass
-class YoloClsJudge:
+class YoloClsJudge(ArtifactJudge):
     model: torch.nn.Module
     config: dict[str, Any]
 
-    name = property(lambda self: f"yolo_cls:{self.config['target']}")
-    version = property(lambda self: self.config.get("version", "0"))
-    threshold = property(lambda self: float(self.config["threshold"]))
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.model
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         c = self.config
         probs = _probs(self.model, images, c["imgsz"], c["names"], c["labels"])
         return presence_score(probs if len(c["labels"]) > 2 else probs[:, 1], c["labels"]), probs
-
-    def judge(self, images: list[np.ndarray]) -> list[Verdict]:
-        scores, _ = self.scores([Image.fromarray(im) for im in images])
-        return [Verdict(self.name, self.version, float(s), self.threshold, bool(s >= self.threshold))
-                for s in scores]
-
-    def save(self, folder: Path) -> None:
-        import json
-
-        from safetensors.torch import save_file
-
-        folder.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().contiguous() for k, v in self.model.state_dict().items()}
-        save_file(state, folder / "model.safetensors", metadata={"format": "pt"})
-        (folder / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True, default=str))
 
     @classmethod
     def load(cls, folder: Path) -> YoloClsJudge:
