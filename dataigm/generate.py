@@ -89,13 +89,27 @@ def generate_rows(loaded: LoadedPipeline, jobs: list[ImageJob], settings: Genera
                   pool: ThreadPoolExecutor, on_batch: Callable[[int], None] = lambda n: None,
                   model_label: str | None = None) -> list[dict[str, Any]]:
     """Image rows (storage format of `image_features`) for `jobs`, in job order."""
-    versions = library_versions()
+    return submit_rows(loaded, jobs, settings, pool, on_batch, model_label)()
+
+
+def submit_rows(loaded: LoadedPipeline, jobs: list[ImageJob], settings: GenerationSettings,
+                pool: ThreadPoolExecutor, on_batch: Callable[[int], None] = lambda n: None,
+                model_label: str | None = None) -> Callable[[], list[dict[str, Any]]]:
+    """Run the model over `jobs` now (PNG encoding and hashing go to `pool` meanwhile) and return
+    a function that assembles the rows once encoding is done, so a caller can hand that (and
+    writing) to another thread while the model starts on the next shard."""
     pending: list[tuple[ImageJob, bool, Future]] = []
     for batch in _batches(jobs, settings):
         pixels, flagged = run_model(loaded, batch, settings)
         for job, img, flag in zip(batch, pixels, flagged, strict=True):
             pending.append((job, flag, pool.submit(encode_png, img)))
         on_batch(len(batch))
+    return lambda: _assemble(loaded, pending, settings, model_label)
+
+
+def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future]],
+              settings: GenerationSettings, model_label: str | None) -> list[dict[str, Any]]:
+    versions = library_versions()
     rows = []
     for job, flag, future in pending:
         png, digest = future.result()

@@ -139,24 +139,30 @@ def shard_jobs(store: Store, shard: Shard):
 
 
 def generate_shard(store: Store, cfg: BuildConfig, shard: Shard, loaded, pool: ThreadPoolExecutor,
-                   on_batch=lambda n: None) -> int:
-    """Generate, write atomically, then mark complete. Returns the number of rows."""
+                   on_batch=lambda n: None):
+    """Run the model over a shard now; return the function that then writes it atomically and
+    marks it complete (returning its row count), to run off the model's thread."""
     from importlib.metadata import version
 
-    from dataigm.generate import generate_rows
+    from dataigm.generate import submit_rows
     from dataigm.release import rows_to_table
     from dataigm.schema import image_features
 
     started = time.time()
     concept = resolve_concept(store, shard.concept)
-    rows = generate_rows(loaded, shard_jobs(store, shard), cfg.settings, pool, on_batch,
-                         model_label=cfg.model_label)
-    paths = shard_paths(shard)
-    store.write_table(paths["images"], rows_to_table(rows, image_features(concept)))
-    store.write_json(paths["images_done"], {
-        "rows": len(rows), "fingerprint": cfg.fingerprint(), "seconds": round(time.time() - started, 3),
-        "versions": {lib: version(lib) for lib in ("dataigm", "diffusers", "torch")}})
-    return len(rows)
+    assemble = submit_rows(loaded, shard_jobs(store, shard), cfg.settings, pool, on_batch,
+                           model_label=cfg.model_label)
+
+    def write() -> int:
+        rows = assemble()
+        paths = shard_paths(shard)
+        store.write_table(paths["images"], rows_to_table(rows, image_features(concept)))
+        store.write_json(paths["images_done"], {
+            "rows": len(rows), "fingerprint": cfg.fingerprint(), "seconds": round(time.time() - started, 3),
+            "versions": {lib: version(lib) for lib in ("dataigm", "diffusers", "torch")}})
+        return len(rows)
+
+    return write
 
 
 def curate_shard(store: Store, shard: Shard, detectors: list) -> int:
@@ -227,14 +233,19 @@ def run_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> 
             total = sum(s.stop - s.start for s in todo)
             with tqdm(total=total, desc=f"generate (rank {rank}/{world})", unit="img",
                       disable=not progress) as bar:
-                for shard in todo:
-                    generate_shard(store, cfg, shard, loaded, encode_pool, bar.update)
-                    curating.append(curate_pool.submit(curate_shard, store, shard,
+                for shard in todo:  # writing and curating shard k overlap the model on shard k+1
+                    write = generate_shard(store, cfg, shard, loaded, encode_pool, bar.update)
+                    curating.append(curate_pool.submit(_write_then_curate, write, store, shard,
                                                        curators(shard.concept)))
         for future in curating:
             future.result()
             stats["curated"] += 1
     return stats
+
+
+def _write_then_curate(write, store: Store, shard: Shard, detectors: list) -> int:
+    write()
+    return curate_shard(store, shard, detectors)
 
 
 def missing_shards(store: Store, plan: dict[str, Any]) -> list[Shard]:
