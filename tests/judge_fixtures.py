@@ -24,12 +24,15 @@ def build_tiny_clip(path: Path) -> str:
     return str(path)
 
 
-def separable_image(label: int, rng: np.random.Generator, size: int = 48) -> bytes:
-    """Class 1: a bright square on dark noise; class 0: horizontal stripes on dark noise."""
+PALETTE = ([250, 40, 40], [40, 250, 40], [250, 250, 40], [250, 40, 250], [40, 250, 250], [250, 250, 250])
+
+
+def separable_image(label: int, rng: np.random.Generator, size: int = 48, colour: int = 0) -> bytes:
+    """Class 1: a bright square (of PALETTE[colour]) on dark noise; class 0: blue stripes on noise."""
     img = rng.integers(0, 60, (size, size, 3), dtype=np.uint8)
     if label:
         x, y = rng.integers(4, size // 2, 2)
-        img[y : y + size // 3, x : x + size // 3] = [250, 40, 40]
+        img[y : y + size // 3, x : x + size // 3] = PALETTE[colour]
     else:
         img[::6] = [40, 40, 250]
     buf = io.BytesIO()
@@ -37,7 +40,8 @@ def separable_image(label: int, rng: np.random.Generator, size: int = 48) -> byt
     return buf.getvalue()
 
 
-def build_separable_release(out: Path, concept_name: str = "church", n: int = 160, seed: int = 0) -> Path:
+def build_separable_release(out: Path, concept_name: str = "church", n: int = 160, seed: int = 0,
+                            colour: int = 0) -> Path:
     from dataigm.ids import split_of
     from dataigm.pack import update_release
     from dataigm.release import rows_to_table, write_config
@@ -51,7 +55,7 @@ def build_separable_release(out: Path, concept_name: str = "church", n: int = 16
     rows = []
     for i in range(n):
         label = i % 2
-        png = separable_image(label, rng)
+        png = separable_image(label, rng, colour=colour)
         pair_id = f"{concept_name}-synthetic-{i:05d}"
         row = {k: None for k in features}
         row.update(id=f"{pair_id}-0", category=concept.category, concept=concept_name,

@@ -189,3 +189,22 @@ def test_nudity_judge_report_compares_with_nudenet(tiny_clip, tmp_path):
     assert nudenet["threshold"] == pytest.approx(0.45) and "FEMALE_BREAST_EXPOSED" in nudenet["labels"]
     assert nudenet["n"] == comparison["clip_head"]["n"] > 0
     assert nudenet["recall"] == 0.0  # NudeNet finds no nudity in colour patterns, as it should
+
+
+def test_category_judge_tells_which_concept(tiny_clip, tmp_path):
+    """A multi-class judge over a category: which artist (each its own colour), or none."""
+    from dataigm.taxonomy import load_taxonomy
+
+    data = tmp_path / "style-data"
+    for i, concept in enumerate(load_taxonomy().categories["style"]):
+        build_separable_release(data, concept_name=concept, n=60, seed=i, colour=i)
+    out = tmp_path / "style-judge"
+    result = cli("train-judge", "style", "--data", str(data), "--backbone", tiny_clip, "--out", str(out),
+                 "--epochs", "600")
+    assert result.returncode == 0, result.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["task"] == "multiclass" and config["labels"][0] == "none" and len(config["labels"]) == 6
+    classes = config["metrics"]["test"]["classes"]
+    assert len(classes["confusion_matrix"]) == 6
+    assert classes["accuracy"] >= 0.8, classes
+    assert config["metrics"]["test"]["presence"]["accuracy"] >= 0.95
