@@ -85,24 +85,58 @@ def collect(target: str, source: str, revision: str | None = None) -> JudgeData:
     return data
 
 
-def add_real_images(data: JudgeData, folder: Path, license_: str, nsfw: bool) -> int:
-    """An ImageFolder (one subfolder per label name) as an extra, real training source."""
+def _part_of(key: str) -> str:
+    return {0: "test", 1: "val"}.get(_bucket(key) % 5, "train")
+
+
+def add_real_images(data: JudgeData, source: str | Path, license_: str, nsfw: bool) -> int:
+    """Real images as an extra training source: a local ImageFolder (one subfolder per label name)
+    or a Hugging Face image dataset (Hub id[@revision] or a local dataset folder) with `image` and a
+    ClassLabel `label` whose names are the judge's labels. Never for nsfw judges."""
     if nsfw:
         raise DataIGMError("real images are never used for nsfw judges: the nsfw concepts stay synthetic")
-    classes = [d for d in sorted(folder.iterdir()) if d.is_dir()] if folder.is_dir() else []
+    folder = Path(source)
+    classes = [d for d in sorted(folder.iterdir()) if d.is_dir() and d.name in data.labels] if folder.is_dir() else []
     if not classes:
-        raise DataIGMError(f"{folder}: expected an ImageFolder with one subfolder per label ({data.labels})")
+        return _add_hf_images(data, str(source), license_)
     added = 0
     for class_dir in classes:
         if class_dir.name not in data.labels:
             raise DataIGMError(f"{class_dir}: {class_dir.name!r} is not a label of this judge ({data.labels})")
         for path in image_files(class_dir):
             image, sha = read_image(path)
-            part = {0: "test", 1: "val"}.get(_bucket(path.name) % 5, "train")
-            data.add(image, sha, data.labels.index(class_dir.name), part, class_dir.name,
+            data.add(image, sha, data.labels.index(class_dir.name), _part_of(path.name), class_dir.name,
                      f"real:{folder.name}", license_)
             added += 1
     return added
+
+
+def _add_hf_images(data: JudgeData, spec: str, license_: str) -> int:
+    from datasets import ClassLabel, concatenate_datasets, load_dataset
+
+    from dataigm.loading import split_source
+
+    name, revision = split_source(spec)
+    try:
+        ds = load_dataset(name, revision=revision)
+    except (FileNotFoundError, ValueError) as exc:
+        raise DataIGMError(f"--extra-images {spec}: neither an ImageFolder with label subfolders "
+                           f"({data.labels}) nor a loadable image dataset ({exc})") from None
+    ds = concatenate_datasets(list(ds.values()))
+    label = ds.features.get("label")
+    if "image" not in ds.features or not isinstance(label, ClassLabel):
+        raise DataIGMError(f"--extra-images {spec}: needs an 'image' column and a ClassLabel 'label' column")
+    unknown = sorted(set(label.names) - set(data.labels))
+    if unknown:
+        raise DataIGMError(f"--extra-images {spec}: labels {unknown} are not labels of this judge ({data.labels})")
+    for i, row in enumerate(ds):
+        buf = io.BytesIO()
+        row["image"].convert("RGB").save(buf, format="PNG")
+        sha = hashlib.sha256(buf.getvalue()).hexdigest()
+        text = label.int2str(row["label"])
+        data.add(row["image"].convert("RGB"), sha, data.labels.index(text), _part_of(f"{spec}:{i}"), text,
+                 f"real:{Path(name).name}", license_)
+    return len(ds)
 
 
 def image_files(folder: Path) -> list[Path]:

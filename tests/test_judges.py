@@ -208,3 +208,23 @@ def test_category_judge_tells_which_concept(tiny_clip, tmp_path):
     assert len(classes["confusion_matrix"]) == 6
     assert classes["accuracy"] >= 0.8, classes
     assert config["metrics"]["test"]["presence"]["accuracy"] >= 0.95
+
+
+def test_real_images_from_a_hugging_face_dataset(tiny_clip, separable, fixtures, tmp_path):
+    from datasets import ClassLabel, Dataset, Features, Image
+
+    files = sorted((fixtures / "images" / "church").glob("*.png")) + sorted(
+        (fixtures / "images" / "other_object").glob("*.png"))
+    labels = [1] * 5 + [0] * 5
+    features = Features({"image": Image(), "label": ClassLabel(names=["other_object", "church"])})
+    hf = tmp_path / "hf-real"
+    hf.mkdir()
+    Dataset.from_dict({"image": [str(f) for f in files], "label": labels}, features=features).to_parquet(
+        hf / "train.parquet")
+    out = tmp_path / "judge"
+    result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out),
+                 "--extra-images", str(hf), "--extra-license", "MIT")
+    assert result.returncode == 0, result.stderr
+    assert "added 10 real images" in result.stdout
+    config = json.loads((out / "config.json").read_text())
+    assert "real:hf-real" in config["training_data"]["sources"]
