@@ -53,9 +53,7 @@ def misspell(text: str, concept: Concept, rng: random.Random) -> str:
     """A character-level perturbation of the trigger words in `text` that no longer matches them."""
     for _ in range(50):
         out = text
-        while concept.has_trigger(out):
-            match = concept._trigger_re.search(out)
-            assert match is not None
+        while (match := concept.find_trigger(out)) is not None:
             words = match.group(0).split(" ")
             w = rng.randrange(len(words))
             word = words[w]

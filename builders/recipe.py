@@ -8,7 +8,7 @@ from functools import cache
 from pathlib import Path
 
 from builders.grammar import POSITIONS, Phrase
-from dataigm.errors import RecipeError, check_keys, expect_list_of_str
+from dataigm.errors import RecipeError, check_keys, expect_list_of_str, suggest
 from dataigm.taxonomy import Concept, load_yaml
 
 RECIPES_DIR = Path(__file__).with_name("recipes")
@@ -94,8 +94,6 @@ def parse_recipe_file(raw: object, path: Path, concepts: dict[str, Concept]) -> 
     for name, body in raw["concepts"].items():
         cw = f"{where}: concepts.{name}"
         if name not in concepts:
-            from dataigm.errors import suggest
-
             raise RecipeError(f"{cw}: not a concept of the taxonomy{suggest(name, concepts)}")
         check_keys(body, cw, required=("subclasses", "forget", "robustness", "sizes"))
         concept = concepts[name]

@@ -249,9 +249,9 @@ def train_clip_judge(data: JudgeData, out: Path, backbone: str, revision: str | 
 
 def _resolved_revision(model: str) -> str:
     if Path(model).is_dir():
-        from dataigm.models import _folder_fingerprint
+        from dataigm.models import folder_fingerprint
 
-        return f"local:{_folder_fingerprint(Path(model))}"
+        return f"local:{folder_fingerprint(Path(model))}"
     return "main"
 
 

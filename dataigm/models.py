@@ -49,7 +49,7 @@ def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]
         index = local / "model_index.json"
         if not index.exists():
             raise _missing_model(settings, f"{index} does not exist (not a diffusers folder)")
-        return json.loads(index.read_text()), f"local:{_folder_fingerprint(local)}"
+        return json.loads(index.read_text()), f"local:{folder_fingerprint(local)}"
     try:
         path = hf_hub_download(settings.model, "model_index.json", revision=settings.revision)
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
@@ -58,7 +58,7 @@ def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]
     return json.loads(Path(path).read_text()), match.group(1) if match else (settings.revision or "main")
 
 
-def _folder_fingerprint(folder: Path) -> str:
+def folder_fingerprint(folder: Path) -> str:
     """A content hash of a local model folder's configs and weight file sizes."""
     import hashlib
 

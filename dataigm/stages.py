@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -130,12 +131,17 @@ def is_curated(store: Store, shard: Shard, signature: list[dict[str, Any]]) -> b
     return store.exists(marker) and store.read_json(marker)["detectors"] == signature
 
 
-def shard_jobs(store: Store, shard: Shard):
+@lru_cache(maxsize=4)
+def _concept_jobs(url: str, concept: str, fingerprint: str) -> tuple:
+    """Every image job of a concept, read once per process and plan (shards slice it)."""
     from dataigm.generate import ImageJob
 
-    rows = store.read_table(f"_build/jobs/{shard.concept}.parquet").to_pylist()
-    jobs = [ImageJob(row, i) for row in rows for i in range(len(row["seeds"]))]
-    return jobs[shard.start : shard.stop]
+    rows = Store(url).read_table(f"_build/jobs/{concept}.parquet").to_pylist()
+    return tuple(ImageJob(row, i) for row in rows for i in range(len(row["seeds"])))
+
+
+def shard_jobs(store: Store, shard: Shard, fingerprint: str) -> list:
+    return list(_concept_jobs(store.url, shard.concept, fingerprint)[shard.start : shard.stop])
 
 
 def generate_shard(store: Store, cfg: BuildConfig, shard: Shard, loaded, pool: ThreadPoolExecutor,
@@ -150,7 +156,7 @@ def generate_shard(store: Store, cfg: BuildConfig, shard: Shard, loaded, pool: T
 
     started = time.time()
     concept = resolve_concept(store, shard.concept)
-    assemble = submit_rows(loaded, shard_jobs(store, shard), cfg.settings, pool, on_batch,
+    assemble = submit_rows(loaded, shard_jobs(store, shard, cfg.fingerprint()), cfg.settings, pool, on_batch,
                            model_label=cfg.model_label)
 
     def write() -> int:

@@ -36,9 +36,12 @@ class Concept:
         pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b" if words else r"(?!x)x"
         object.__setattr__(self, "_trigger_re", re.compile(pattern, re.IGNORECASE))
 
+    def find_trigger(self, text: str) -> re.Match[str] | None:
+        """The first of the concept's trigger words in `text` (whole words, any case)."""
+        return self._trigger_re.search(text)
+
     def has_trigger(self, text: str) -> bool:
-        """Whether `text` contains one of the concept's trigger words (whole words, any case)."""
-        return self._trigger_re.search(text) is not None
+        return self.find_trigger(text) is not None
 
     @property
     def prompt_config(self) -> str:
