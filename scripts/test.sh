@@ -8,4 +8,4 @@ uv run --frozen ruff check .
 # A real single-node Slurm cluster for the Slurm engine test (root + apt: installs and starts it;
 # elsewhere that test is skipped and says why).
 bash scripts/slurm-up.sh || echo "Slurm cluster not started: the Slurm engine test will be skipped"
-HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 uv run --frozen pytest "$@"
+HF_HUB_OFFLINE=1 HF_HUB_DISABLE_TELEMETRY=1 uv run --frozen pytest --durations=15 "$@"
