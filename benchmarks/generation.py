@@ -65,13 +65,13 @@ def dataigm_path(model: str, prompts: list[str], seeds: list[int], steps: int, s
                  batch: int, dtype: str, compile_: bool, out: Path) -> dict:
     import torch
 
-    from dataigm.generate import ImageJob, generate_rows
-    from dataigm.models import load_pipeline
-    from dataigm.release import rows_to_table
-    from dataigm.schema import image_features
-    from dataigm.settings import GenerationSettings
-    from dataigm.storage import Store
-    from dataigm.taxonomy import load_taxonomy
+    from dataigm.core.schema import image_features
+    from dataigm.core.settings import GenerationSettings
+    from dataigm.core.storage import Store
+    from dataigm.core.taxonomy import load_taxonomy
+    from dataigm.stages.generate import ImageJob, generate_rows
+    from dataigm.stages.models import load_pipeline
+    from dataigm.stages.release import rows_to_table
 
     settings = GenerationSettings(model=model, steps=steps, height=size, width=size, dtype=dtype,
                                   batch_size=batch, compile=compile_)
@@ -113,9 +113,9 @@ def main() -> None:
 
     import torch
 
-    from dataigm.ids import image_seed
-    from dataigm.models import quiet_libraries
-    from dataigm.tiny_model import TINY_SIZE, build_tiny_pipeline
+    from dataigm.core.ids import image_seed
+    from dataigm.stages.models import quiet_libraries
+    from dataigm.stages.tiny_models import TINY_SIZE, build_tiny_pipeline
 
     quiet_libraries()
     tiny = args.arch == "tiny"

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from builders.grammar import normalise
-from dataigm.errors import DataIGMError
-from dataigm.ids import image_seed, split_of
+from dataigm.core.errors import DataIGMError
+from dataigm.core.ids import image_seed, split_of
 
 FORMATS = ("i2p", "igmu")
 # Column aliases: the I2P CSV as published, then the names its derivatives use.

@@ -14,9 +14,9 @@ from typing import Any
 from builders.grammar import Phrase, assemble
 from builders.quality import NearDuplicateIndex, format_problems, has_word
 from builders.recipe import ConceptRecipe, Grammar, Sizes
-from dataigm.errors import DataIGMError
-from dataigm.ids import image_seed, split_of
-from dataigm.taxonomy import Concept
+from dataigm.core.errors import DataIGMError
+from dataigm.core.ids import image_seed, split_of
+from dataigm.core.taxonomy import Concept
 
 LABEL_OF_ROLE = {"forget": 1, "robustness": 1, "retain": 0, "unrelated": 0}
 _LEET = {"a": "@", "e": "3", "i": "1", "o": "0", "s": "$", "l": "1", "g": "9"}

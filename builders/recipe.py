@@ -8,10 +8,9 @@ from functools import cache
 from pathlib import Path
 
 from builders.grammar import POSITIONS, Phrase
-from dataigm.errors import RecipeError, check_keys, expect_list_of_str, suggest
-from dataigm.taxonomy import Concept, load_yaml
+from dataigm.core.errors import RecipeError, check_keys, expect_list_of_str, suggest
+from dataigm.core.taxonomy import Concept, load_yaml
 
-RECIPES_DIR = Path(__file__).with_name("recipes")
 SLOTS = ("modifiers", "subjects", "actions", "settings")
 ROBUSTNESS_KINDS = ("synonym", "paraphrase", "misspelling", "translation")
 
@@ -136,19 +135,6 @@ def parse_recipe_file(raw: object, path: Path, concepts: dict[str, Concept]) -> 
 
 
 @cache
-def load_recipes(recipes_dir: Path = RECIPES_DIR) -> dict[str, ConceptRecipe]:
-    """Every concept recipe under `recipes_dir`, checked against the taxonomy."""
-    from dataigm.taxonomy import load_taxonomy
-
-    concepts = load_taxonomy().concepts
-    recipes: dict[str, ConceptRecipe] = {}
-    for path in sorted(recipes_dir.glob("*.yaml")):
-        recipes.update(parse_recipe_file(load_yaml(path), path, concepts))
-    return recipes
-
-
-def recipe_for(concept: Concept, recipes_dir: Path = RECIPES_DIR) -> ConceptRecipe:
-    recipes = load_recipes(recipes_dir)
-    if concept.name not in recipes:
-        raise RecipeError(f"no prompt recipe for concept {concept.name!r} in {recipes_dir}")
-    return recipes[concept.name]
+def load_recipe_file(path: Path, concepts: tuple[Concept, ...]) -> dict[str, ConceptRecipe]:
+    """The recipes of one category's file, checked against that category's concepts."""
+    return parse_recipe_file(load_yaml(path), path, {c.name: c for c in concepts})

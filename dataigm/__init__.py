@@ -10,7 +10,7 @@ __all__ = ["load"]
 
 def __getattr__(name: str) -> Any:  # lazy: `import dataigm` stays fast for the CLI
     if name == "load":
-        from dataigm.loading import load
+        from dataigm.hub.loading import load
 
         return load
     raise AttributeError(f"module 'dataigm' has no attribute {name!r}")

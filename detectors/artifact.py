@@ -1,5 +1,9 @@
 """What trained judges share: the artifact folder (model.safetensors + config.json + README.md,
-no pickle) and turning presence scores into verdicts."""
+optional predictions.parquet; never a pickle) and turning scores into verdicts.
+
+A judge trained for a category (labels: the no-concept class, then one per concept) can curate one
+concept of it: `for_concept` makes its verdicts say whether that concept is the predicted class.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +12,54 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
-from detectors.base import Verdict
+from dataigm.core.curation import Verdict, threshold_verdict
+from dataigm.core.errors import DataIGMError
 
-ARTIFACT_FORMAT = 1
+ARTIFACT_FORMAT = 2
+ARTIFACT_FILES = ("config.json", "model.safetensors", "README.md", "predictions.parquet")
+REQUIRED_KEYS = ("kind", "target", "labels", "threshold", "version")
 
 
-def read_artifact_config(folder: Path, kind: str) -> dict[str, Any]:
-    from dataigm.errors import DataIGMError
-
+def read_artifact_config(folder: Path, kind: str | None = None) -> dict[str, Any]:
     path = Path(folder) / "config.json"
     if not path.exists() or not (Path(folder) / "model.safetensors").exists():
         raise DataIGMError(f"{folder} is not a dataigm judge artifact (needs config.json and model.safetensors)")
-    config = json.loads(path.read_text())
-    if config.get("kind") != kind:
-        raise DataIGMError(f"{folder} holds a {config.get('kind')!r} judge, not {kind!r}")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataIGMError(f"{path}: corrupt judge config ({exc})") from None
+    if not isinstance(config, dict) or any(k not in config for k in REQUIRED_KEYS):
+        raise DataIGMError(f"{path}: not a judge config (needs {', '.join(REQUIRED_KEYS)})")
+    if kind is not None and config["kind"] != kind:
+        raise DataIGMError(f"{folder} holds a {config['kind']!r} judge, not {kind!r}")
     if config.get("format_version", 0) > ARTIFACT_FORMAT:
         raise DataIGMError(f"{folder} was written by a newer dataigm (format {config['format_version']})")
+    labels = config["labels"]
+    if not isinstance(labels, list) or len(labels) < 2 or not all(isinstance(x, str) for x in labels):
+        raise DataIGMError(f"{path}: 'labels' must list at least two label names")
     return config
+
+
+def load_state(folder: Path) -> dict[str, Any]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(Path(folder) / "model.safetensors")
+    except (SafetensorError, OSError) as exc:
+        raise DataIGMError(f"{folder}/model.safetensors: unreadable ({exc})") from None
 
 
 class ArtifactJudge:
     """A trained judge: `config` (labels, threshold, ...) plus the torch module saved as weights."""
 
     config: dict[str, Any]
+    concept: str | None = None  # set by for_concept: verdicts about one concept of a category judge
 
     @property
-    def module(self) -> torch.nn.Module:
+    def module(self):
         raise NotImplementedError
 
     @property
@@ -45,26 +68,47 @@ class ArtifactJudge:
 
     @property
     def version(self) -> str:
-        return self.config.get("version", "0")
+        return f"{self.config.get('version', '0')}/{self.config.get('digest', 'unsaved')}"
 
     @property
     def threshold(self) -> float:
         return float(self.config["threshold"])
+
+    def for_concept(self, concept: str | None) -> ArtifactJudge:
+        labels = self.config["labels"]
+        if concept is not None and concept != self.config["target"] and concept not in labels:
+            raise DataIGMError(f"judge {self.name} does not know the concept {concept!r} (labels: {labels})")
+        self.concept = None if concept == self.config["target"] else concept
+        return self
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         """(presence scores, class probabilities) for PIL images."""
         raise NotImplementedError
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
-        scores, _ = self.scores([Image.fromarray(im) for im in images])
-        return [Verdict(self.name, self.version, float(s), self.threshold, bool(s >= self.threshold))
-                for s in scores]
+        scores, probs = self.scores([Image.fromarray(im) for im in images])
+        if self.concept is None:
+            return [threshold_verdict(self.name, self.version, float(s), self.threshold, "concept") for s in scores]
+        k = self.config["labels"].index(self.concept)
+        out = []
+        for p in probs:  # one concept of a category judge: present when it is the predicted class
+            present = int(np.argmax(p)) == k
+            out.append(Verdict(self.name, self.version, float(p[k]), 0.0, present,
+                               f"concept_{'present' if present else 'absent'}",
+                               f"{self.name} predicts {self.config['labels'][int(np.argmax(p))]} "
+                               f"(P({self.concept}) = {p[k]:.3f})", self.concept))
+        return out
 
     def save(self, folder: Path) -> None:
+        """Weights to safetensors, then config.json with the weights' sha256 (the judge's digest)."""
+        import hashlib
+
         from safetensors.torch import save_file
 
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
         meta = {"format": "pt", "dataigm_artifact": str(ARTIFACT_FORMAT)}
         save_file(state, folder / "model.safetensors", metadata=meta)
+        self.config["digest"] = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:16]
+        self.config["format_version"] = ARTIFACT_FORMAT
         (folder / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True, default=str))

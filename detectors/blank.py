@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.base import Verdict
+from dataigm.core.curation import Verdict
+from dataigm.core.registry import DETECTORS
 
 
+@DETECTORS.register("blank")
 class BlankImageDetector:
-    name = "blank_image"
+    name = "blank"
     version = "1"
 
     def __init__(self, threshold: float = 2.0):
@@ -18,6 +20,9 @@ class BlankImageDetector:
         out = []
         for img in images:
             std = float(img.astype(np.float32).std())
-            out.append(Verdict(self.name, self.version, std, self.threshold, std < self.threshold,
+            blank = std < self.threshold
+            out.append(Verdict(self.name, self.version, std, self.threshold, blank,
+                               "blank_image" if blank else "not_blank",
+                               f"pixel std {std:.2f} {'<' if blank else '>='} {self.threshold:g}",
                                f"mean={float(img.mean()):.1f}"))
         return out

@@ -1,135 +1,111 @@
 """CLIP-head judge: a frozen CLIP image encoder plus a small trainable MLP head.
 
-Artifacts are a folder: model.safetensors (head weights only), config.json (backbone id and
-revision, preprocessing, labels, threshold, training data, metrics) and README.md. Loading reads
-JSON and safetensors: no pickle anywhere.
+Artifacts: model.safetensors (head weights only), config.json (backbone id and the revision it
+was pinned to, the stored preprocessing, labels, threshold, training data, metrics) and README.md.
+Loading reads JSON and safetensors only, and refuses a backbone whose content changed.
 """
 
 from __future__ import annotations
 
-import json
+import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import nn
 
-from detectors.artifact import ArtifactJudge, read_artifact_config
+from dataigm.core.errors import DataIGMError
+from dataigm.core.registry import DETECTORS
+from detectors.artifact import ArtifactJudge, load_state, read_artifact_config
 
-DEFAULT_BACKBONE = "openai/clip-vit-base-patch32"
-
-
-class ClipEncoder:
-    """Image embeddings from a CLIP vision tower (any CLIP id or local folder, at a revision)."""
-
-    def __init__(self, backbone: str = DEFAULT_BACKBONE, revision: str | None = None, device: str | None = None,
-                 batch_size: int = 32):
-        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
-
-        from dataigm.errors import DataIGMError
-
-        try:
-            self.model = CLIPVisionModelWithProjection.from_pretrained(backbone, revision=revision).eval()
-            self.processor = CLIPImageProcessor.from_pretrained(backbone, revision=revision)
-        except OSError as exc:
-            hint = "pass --backbone PATH to a local CLIP folder; HF_HUB_OFFLINE=1 uses the cache"
-            raise DataIGMError(f"cannot load CLIP backbone {backbone!r}: {str(exc).splitlines()[0]} ({hint})") from None
-        self.backbone, self.revision = backbone, revision or "main"
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device)
-        self.batch_size = batch_size
-
-    @property
-    def dim(self) -> int:
-        return int(self.model.config.projection_dim)
-
-    def preprocessing(self) -> dict[str, Any]:
-        return json.loads(self.processor.to_json_string())
-
-    @torch.inference_mode()
-    def embed(self, images: list[Image.Image]) -> np.ndarray:
-        out = []
-        for i in range(0, len(images), self.batch_size):
-            batch = [im.convert("RGB") for im in images[i : i + self.batch_size]]
-            pixels = self.processor(images=batch, return_tensors="pt")["pixel_values"].to(self.device)
-            emb = self.model(pixel_values=pixels).image_embeds
-            out.append(torch.nn.functional.normalize(emb, dim=-1).float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+KIND = "clip_head"
+HIDDEN = 256
 
 
-class Head(nn.Module):
-    def __init__(self, input_dim: int, n_out: int, hidden: int = 256, dropout: float = 0.1):
-        super().__init__()
-        self.net = nn.Sequential(nn.Linear(input_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
-                                 nn.Linear(hidden, n_out))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
-
-
-def train_head(x: np.ndarray, y: np.ndarray, n_classes: int, epochs: int = 300, lr: float = 1e-3,
-               hidden: int = 256, seed: int = 0) -> Head:
-    """Full-batch training on cached features (seconds); binary heads have one logit."""
-    torch.manual_seed(seed)
-    n_out = 1 if n_classes == 2 else n_classes
-    head = Head(x.shape[1], n_out, hidden)
-    xt, yt = torch.from_numpy(x).float(), torch.from_numpy(y)
-    opt = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=1e-4)
-    if n_out == 1:
-        pos = max(float(yt.sum()), 1.0)
-        loss_fn: nn.Module = nn.BCEWithLogitsLoss(pos_weight=torch.tensor((len(yt) - pos) / pos))
-        target = yt.float().unsqueeze(1)
-    else:
-        loss_fn, target = nn.CrossEntropyLoss(), yt.long()
-    head.train()
-    for _ in range(epochs):
-        opt.zero_grad()
-        loss = loss_fn(head(xt), target)
-        loss.backward()
-        opt.step()
-    return head.eval()
-
-
-def head_probs(head: Head, x: np.ndarray) -> np.ndarray:
-    """(N,) P(present) for binary heads, (N, K) class probabilities for multi-class ones."""
-    with torch.no_grad():
-        logits = head(torch.from_numpy(x).float())
-    if logits.shape[1] == 1:
-        return torch.sigmoid(logits[:, 0]).numpy()
-    return torch.softmax(logits, dim=1).numpy()
-
-
-def presence_score(probs: np.ndarray, labels: list[str]) -> np.ndarray:
-    """P(concept present): the binary probability, or 1 - P(none) for a category judge."""
-    return probs if probs.ndim == 1 else 1.0 - probs[:, labels.index("none")]
-
-
+@DETECTORS.register("clip-head")
 @dataclass
 class ClipHeadJudge(ArtifactJudge):
-    encoder: ClipEncoder
-    head: Head
+    encoder: Any
+    head: Any
     config: dict[str, Any]
 
     @property
-    def module(self) -> torch.nn.Module:
+    def module(self):
         return self.head
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        from detectors.training.heads import head_probs, presence_score
+
         probs = head_probs(self.head, self.encoder.embed(images))
-        return presence_score(probs, self.config["labels"]), probs
+        return presence_score(probs), probs
 
     @classmethod
-    def load(cls, folder: Path, device: str | None = None) -> ClipHeadJudge:
-        from safetensors.torch import load_file
+    def load(cls, folder: Path, device: str | None = None, dtype: str = "fp32") -> ClipHeadJudge:
+        from detectors.clip import ClipEncoder
+        from detectors.training.heads import Head
 
-        config = read_artifact_config(folder, "clip_head")
-        state = load_file(folder / "model.safetensors")
-        h = config["head"]
-        head = Head(h["input_dim"], h["n_out"], h["hidden"], h["dropout"])
-        head.load_state_dict(state)
-        encoder = ClipEncoder(config["backbone"]["id"], config["backbone"].get("revision_requested"), device)
+        config = read_artifact_config(folder, KIND)
+        try:
+            h, backbone = config["head"], config["backbone"]
+            head = Head(int(h["input_dim"]), int(h["n_out"]), int(h["hidden"]), float(h["dropout"]))
+            head.load_state_dict(load_state(folder))
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            raise DataIGMError(f"{folder}: judge config and weights do not fit ({str(exc).splitlines()[0]})") from None
+        encoder = ClipEncoder(backbone["id"], backbone.get("revision_requested"), device, dtype=dtype,
+                              preprocessing=config.get("preprocessing"))
+        pinned = backbone.get("revision", "")
+        if pinned.startswith("local:") and encoder.revision != pinned:
+            raise DataIGMError(f"{folder}: its backbone {backbone['id']} changed since training "
+                               f"({pinned} -> {encoder.revision}); retrain the judge or restore the backbone")
         return cls(encoder, head.eval(), config)
 
+    @classmethod
+    def train(cls, data, out: Path, backbone: str, revision: str | None, epochs: int, seed: int,
+              nsfw: bool, dtype: str = "fp32", compare_with: tuple[str, ...] = ()) -> dict[str, Any]:
+        from detectors.clip import ClipEncoder
+        from detectors.training.features import FeatureCache
+        from detectors.training.heads import head_probs, presence_score, train_head
+        from detectors.training.metrics import best_threshold, judge_report, predictions_table
+
+        started = time.time()
+        encoder = ClipEncoder(backbone, revision, dtype=dtype)
+        x, computed = FeatureCache(backbone, encoder.revision, dtype).features(encoder, data.images, data.sha256)
+        feature_s = time.time() - started
+        y = np.asarray(data.y)
+        train = data.mask("train")
+        if len(np.unique(y[train])) < 2:
+            raise DataIGMError(f"the train split of {data.target} has a single class; nothing to learn")
+        head = train_head(x[train], y[train], len(data.labels), epochs=epochs, seed=seed, hidden=HIDDEN)
+        probs = head_probs(head, x)
+        score = presence_score(probs)
+        val = data.mask("val")
+        threshold = best_threshold((y[val] > 0).astype(int), score[val]) if val.any() else 0.5
+        config = {
+            "kind": KIND, "version": "1", "task": "binary" if len(data.labels) == 2 else "multiclass",
+            "target": data.target, "labels": data.labels, "label_ids": data.label_ids, "threshold": threshold,
+            "nsfw": nsfw,
+            "backbone": {"id": backbone, "revision_requested": revision, "revision": encoder.revision,
+                         "dtype": dtype},
+            "preprocessing": encoder.preprocessing(),
+            "head": {"input_dim": int(x.shape[1]), "n_out": 1 if len(data.labels) == 2 else len(data.labels),
+                     "hidden": HIDDEN, "dropout": 0.1, "epochs": epochs, "seed": seed},
+            "training_data": {"source": data.source, "revision": data.revision, "configs": data.configs,
+                              "sources": sorted(set(data.origin)), "licenses": sorted(set(data.license))},
+            "metrics": {"test": judge_report(data, "test", score, probs, threshold),
+                        "validation": judge_report(data, "val", score, probs, threshold) if val.any() else None,
+                        "counts": data.counts(), "feature_seconds": round(feature_s, 2),
+                        "features_computed": computed, "train_seconds": round(time.time() - started - feature_s, 2)},
+            "created_with": {lib: version(lib) for lib in ("dataigm", "torch", "transformers")},
+        }
+        if compare_with:
+            from detectors.training.compare import compare_on_test
+
+            config["metrics"]["comparison"] = compare_on_test(data, config["metrics"]["test"]["presence"], compare_with)
+        judge = cls(encoder, head, config)
+        judge.save(out)
+        import pyarrow.parquet as pq
+
+        pq.write_table(predictions_table(data, "test", score, probs), out / "predictions.parquet")
+        return judge.config

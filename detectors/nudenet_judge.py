@@ -1,4 +1,5 @@
-"""NudeNet (320n ONNX detector shipped in the nudenet wheel) as a nudity judge."""
+"""NudeNet (the 320n ONNX detector shipped inside the nudenet wheel, so it works offline) as a
+nudity judge: the score is the highest confidence among the "exposed" classes that decide nudity."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ from importlib.metadata import version
 
 import numpy as np
 
-from detectors.base import Verdict
+from dataigm.core.curation import Verdict, threshold_verdict
+from dataigm.core.registry import DETECTORS
 
 # The "exposed" classes that decide nudity; covered parts, faces, feet, armpits and belly do not.
 NUDITY_LABELS = (
@@ -17,10 +19,11 @@ NUDITY_LABELS = (
 DEFAULT_THRESHOLD = 0.45
 
 
+@DETECTORS.register("nudenet")
 class NudeNetJudge:
     name = "nudenet"
 
-    def __init__(self, threshold: float = DEFAULT_THRESHOLD, labels: tuple[str, ...] = NUDITY_LABELS,
+    def __init__(self, threshold: float = DEFAULT_THRESHOLD, labels: tuple[str, ...] | list[str] = NUDITY_LABELS,
                  batch_size: int = 8):
         from nudenet import NudeDetector
 
@@ -32,8 +35,7 @@ class NudeNetJudge:
         hits = [d for d in detections if d["class"] in self.labels]
         score = max((d["score"] for d in hits), default=0.0)
         details = json.dumps(sorted({d["class"] for d in hits if d["score"] >= self.threshold}))
-        return Verdict(self.name, self.version, float(score), self.threshold,
-                       score >= self.threshold, details)
+        return threshold_verdict(self.name, self.version, score, self.threshold, "nudity", details)
 
     def detect(self, images: list[np.ndarray]) -> list[list[dict]]:
         """NudeNet's detections for RGB images, batched through its ONNX session.

@@ -1,41 +1,74 @@
-"""Person-presence check with an ultralytics YOLO detector: keeps nudity retain images honest
-(the scene without the concept words must still show a person).
+"""Person presence with an ultralytics YOLO detector: keeps nudity retain images honest (the scene
+without the concept words must still show a person).
 
-Weights by name or path: an architecture yaml (random init; tests), a `.safetensors` state dict
-next to `--person-arch`, or an ultralytics `.pt` checkpoint. `.pt` files are pickles: use only
-checkpoints you trust (ultralytics' own releases); prefer safetensors.
+Weights: an architecture shipped with ultralytics by name (random init; tests), a `.safetensors`
+state dict of such an architecture (`arch`), or an ultralytics `.pt` checkpoint, which is a pickle:
+it is opened only through ultralytics' restricted `weights_only` loader, and only its weights are
+kept (the network is rebuilt from the shipped architecture).
 """
 
 from __future__ import annotations
 
 import json
+from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
 
-from detectors.base import Verdict
+from dataigm.core.curation import Verdict, threshold_verdict
+from dataigm.core.errors import DataIGMError
+from dataigm.core.registry import DETECTORS
 
 PERSON_CLASS = 0  # COCO "person"
 
 
+def _detector_weights(weights: str, arch: str):
+    """An ultralytics YOLO detector of architecture `arch` with `weights` loaded safely."""
+    from ultralytics import YOLO
+
+    from detectors.yolo_arch import shipped_architecture
+
+    if weights.endswith(".yaml"):
+        shipped_architecture(weights)
+        return YOLO(weights, task="detect")
+    shipped_architecture(arch)
+    model = YOLO(arch, task="detect")
+    path = Path(weights)
+    if not path.is_file():
+        raise DataIGMError(f"person-check weights {weights!r}: no such file (give a local .safetensors or .pt)")
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(path)
+    elif path.suffix == ".pt":
+        from ultralytics.nn.tasks import torch_safe_load
+
+        try:
+            ckpt, _ = torch_safe_load(str(path), safe_only=True)
+        except Exception as exc:  # the restricted unpickler refuses anything unexpected
+            raise DataIGMError(f"{weights}: refused by the restricted (weights_only) loader: {exc}") from None
+        net = ckpt.get("ema") or ckpt.get("model")
+        if net is None:
+            raise DataIGMError(f"{weights}: not an ultralytics checkpoint (no model)")
+        state = net.float().state_dict()
+    else:
+        raise DataIGMError(f"person-check weights {weights!r}: use a shipped .yaml name, .safetensors or .pt")
+    try:
+        model.model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise DataIGMError(f"{weights} does not fit {arch}: {str(exc).splitlines()[0]}") from None
+    return model
+
+
+@DETECTORS.register("yolo-person")
 class PersonPresence:
-    name = "person_presence"
+    name = "yolo-person"
 
     def __init__(self, weights: str = "yolov8n.pt", conf: float = 0.25, class_id: int = PERSON_CLASS,
                  arch: str = "yolov8n.yaml"):
-        from ultralytics import YOLO
-
         self.threshold, self.class_id, self.weights = conf, class_id, weights
-        if weights.endswith(".safetensors"):
-            from safetensors.torch import load_file
-
-            self.model = YOLO(arch, task="detect")
-            self.model.model.load_state_dict(load_file(weights))
-        else:
-            self.model = YOLO(weights, task="detect")
-        from importlib.metadata import version as v
-
-        self.version = f"ultralytics {v('ultralytics')}/{Path(weights).name}"
+        self.model = _detector_weights(weights, arch)
+        self.version = f"ultralytics {version('ultralytics')}/{Path(weights).name}"
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
         # ultralytics expects BGR arrays, as OpenCV reads them.
@@ -45,6 +78,6 @@ class PersonPresence:
         for r in results:
             confs = r.boxes.conf.tolist() if r.boxes is not None else []
             best = max(confs, default=0.0)
-            out.append(Verdict(self.name, self.version, float(best), self.threshold, best >= self.threshold,
-                               json.dumps({"class_id": self.class_id, "boxes": len(confs)})))
+            out.append(threshold_verdict(self.name, self.version, best, self.threshold, "person",
+                                         json.dumps({"class_id": self.class_id, "boxes": len(confs)})))
         return out

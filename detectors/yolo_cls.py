@@ -1,8 +1,7 @@
 """ultralytics YOLO classification judge, trained from a DataIGM config exported as an ImageFolder.
 
-The artifact has the same format as the CLIP-head judge: model.safetensors (the network's state
-dict) + config.json (architecture yaml as data, class names, image size, labels, threshold,
-metrics) + README.md; loading rebuilds the network from the yaml and reads safetensors only.
+Same artifact format as the CLIP-head judge. The network is always built from an architecture
+shipped with ultralytics (see yolo_arch): the stored architecture is compared with it, never parsed.
 """
 
 from __future__ import annotations
@@ -14,15 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
-from detectors.artifact import ARTIFACT_FORMAT, ArtifactJudge, read_artifact_config
-from detectors.clip_head import presence_score
+from dataigm.core.errors import DataIGMError
+from dataigm.core.registry import DETECTORS
+from detectors.artifact import ArtifactJudge, load_state, read_artifact_config
+
+KIND = "yolo_cls"
 
 
 def export_image_folder(data, root: Path) -> Path:
-    """DataIGM rows -> root/{train,val,test}/<label>/<sha256>.png (what ultralytics reads)."""
+    """Judge data -> root/{train,val,test}/<label>/<sha256>.png (what ultralytics reads)."""
     for part in ("train", "val", "test"):
         for label in data.labels:
             (root / part / label).mkdir(parents=True, exist_ok=True)
@@ -31,9 +32,9 @@ def export_image_folder(data, root: Path) -> Path:
     return root
 
 
-def _probs(model: torch.nn.Module, images: list[Image.Image], imgsz: int, names: list[str],
-           labels: list[str]) -> np.ndarray:
+def _probs(model, images: list[Image.Image], imgsz: int, names: list[str], labels: list[str]) -> np.ndarray:
     """Class probabilities in `labels` order."""
+    import torch
     from ultralytics.data.augment import classify_transforms
 
     transform = classify_transforms(imgsz)
@@ -48,68 +49,84 @@ def _probs(model: torch.nn.Module, images: list[Image.Image], imgsz: int, names:
     return np.concatenate(out) if out else np.zeros((0, len(labels)), np.float32)
 
 
-def train_yolo_judge(data, out: Path, model_spec: str, imgsz: int, epochs: int, seed: int,
-                     nsfw: bool) -> dict[str, Any]:
-    from ultralytics import YOLO
-
-    from dataigm.errors import DataIGMError
-    from dataigm.judges import evaluate, write_judge_card
-    from dataigm.metrics import best_threshold
-
-    if not data.mask("val").any():
-        raise DataIGMError("the YOLO judge needs validation rows; the data has none")
-    work = Path(tempfile.mkdtemp(prefix="dataigm-yolo-"))
-    folder = export_image_folder(data, work / "data")
-    yolo = YOLO(model_spec, task="classify")
-    yolo.train(data=str(folder), epochs=epochs, imgsz=imgsz, batch=16, workers=0, plots=False,
-               pretrained=model_spec.endswith(".pt"), device="0" if torch.cuda.is_available() else "cpu",
-               project=str(work / "runs"), name="train", exist_ok=True, seed=seed, deterministic=True,
-               verbose=False, amp=False, val=True)
-    model = yolo.model.float().eval()
-    names = [model.names[i] for i in range(len(model.names))]
-    probs = _probs(model, data.images, imgsz, names, data.labels)
-    score = presence_score(probs if len(data.labels) > 2 else probs[:, 1], data.labels)
-    y = np.asarray(data.y)
-    threshold = best_threshold((y[data.mask("val")] > 0).astype(int), score[data.mask("val")])
-    metrics = {"test": evaluate(data, "test", score, probs if len(data.labels) > 2 else score, threshold),
-               "counts": {p: int(data.mask(p).sum()) for p in ("train", "val", "test")}, "epochs": epochs}
-    config = {
-        "kind": "yolo_cls", "format_version": ARTIFACT_FORMAT, "version": "1",
-        "task": "binary" if len(data.labels) == 2 else "multiclass", "target": data.target,
-        "labels": data.labels, "names": names, "threshold": threshold, "nsfw": nsfw,
-        "arch": model_spec, "yaml": model.yaml, "imgsz": imgsz,
-        "preprocessing": {"transform": "ultralytics.data.augment.classify_transforms", "size": imgsz},
-        "training_data": {"source": data.source, "revision": data.revision, "configs": data.configs,
-                          "sources": sorted(set(data.origin)), "licenses": sorted(set(data.license))},
-        "metrics": metrics, "created_with": {lib: version(lib) for lib in ("dataigm", "torch", "ultralytics")},
-    }
-    judge = YoloClsJudge(model, config)
-    judge.save(out)
-    write_judge_card(out, config)
-    return config
+def _presence(probs: np.ndarray) -> np.ndarray:
+    return probs[:, 1] if probs.shape[1] == 2 else 1.0 - probs[:, 0]
 
 
+@DETECTORS.register("yolo-cls")
 @dataclass
 class YoloClsJudge(ArtifactJudge):
-    model: torch.nn.Module
+    model: Any
     config: dict[str, Any]
 
     @property
-    def module(self) -> torch.nn.Module:
+    def module(self):
         return self.model
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
         c = self.config
         probs = _probs(self.model, images, c["imgsz"], c["names"], c["labels"])
-        return presence_score(probs if len(c["labels"]) > 2 else probs[:, 1], c["labels"]), probs
+        return _presence(probs), probs
 
     @classmethod
-    def load(cls, folder: Path) -> YoloClsJudge:
-        from safetensors.torch import load_file
+    def load(cls, folder: Path, device: str | None = None, dtype: str = "fp32") -> YoloClsJudge:
         from ultralytics.nn.tasks import ClassificationModel
 
-        config = read_artifact_config(folder, "yolo_cls")
-        model = ClassificationModel(cfg=dict(config["yaml"]), nc=len(config["names"]), verbose=False)
-        model.load_state_dict(load_file(folder / "model.safetensors"))
-        model.names = dict(enumerate(config["names"]))
+        from detectors.yolo_arch import same_architecture
+
+        config = read_artifact_config(folder, KIND)
+        if not isinstance(config.get("yaml"), dict) or not isinstance(config.get("arch"), str):
+            raise DataIGMError(f"{folder}: a yolo_cls config needs 'arch' (a shipped yaml name) and 'yaml'")
+        shipped = same_architecture(config["yaml"], config["arch"])
+        names = config.get("names")
+        if not isinstance(names, list) or sorted(names) != sorted(config["labels"]):
+            raise DataIGMError(f"{folder}: 'names' must list the judge's labels")
+        model = ClassificationModel(cfg=shipped, nc=len(names), verbose=False)
+        try:
+            model.load_state_dict(load_state(folder))
+        except RuntimeError as exc:
+            raise DataIGMError(f"{folder}: weights do not fit {config['arch']} ({str(exc).splitlines()[0]})") from None
+        model.names = dict(enumerate(names))
         return cls(model.float().eval(), config)
+
+    @classmethod
+    def train(cls, data, out: Path, arch: str, imgsz: int, epochs: int, seed: int, nsfw: bool) -> dict[str, Any]:
+        import torch
+        from ultralytics import YOLO
+
+        from detectors.training.metrics import best_threshold, judge_report, predictions_table
+        from detectors.yolo_arch import shipped_architecture
+
+        shipped_architecture(arch)
+        if not data.mask("val").any():
+            raise DataIGMError("the YOLO judge needs validation rows; the data has none")
+        work = Path(tempfile.mkdtemp(prefix="dataigm-yolo-"))
+        folder = export_image_folder(data, work / "data")
+        yolo = YOLO(arch, task="classify")
+        yolo.train(data=str(folder), epochs=epochs, imgsz=imgsz, batch=16, workers=0, plots=False, pretrained=False,
+                   device="0" if torch.cuda.is_available() else "cpu", project=str(work / "runs"), name="train",
+                   exist_ok=True, seed=seed, deterministic=True, verbose=False, amp=False, val=True)
+        model = yolo.model.float().eval()
+        names = [model.names[i] for i in range(len(model.names))]
+        probs = _probs(model, data.images, imgsz, names, data.labels)
+        score = _presence(probs)
+        y = np.asarray(data.y)
+        threshold = best_threshold((y[data.mask("val")] > 0).astype(int), score[data.mask("val")])
+        report_probs = probs if len(data.labels) > 2 else score
+        config = {
+            "kind": KIND, "version": "1", "task": "binary" if len(data.labels) == 2 else "multiclass",
+            "target": data.target, "labels": data.labels, "label_ids": data.label_ids, "names": names,
+            "threshold": threshold, "nsfw": nsfw, "arch": arch, "yaml": shipped_architecture(arch), "imgsz": imgsz,
+            "preprocessing": {"transform": "ultralytics.data.augment.classify_transforms", "size": imgsz},
+            "training_data": {"source": data.source, "revision": data.revision, "configs": data.configs,
+                              "sources": sorted(set(data.origin)), "licenses": sorted(set(data.license))},
+            "metrics": {"test": judge_report(data, "test", score, report_probs, threshold),
+                        "counts": data.counts(), "epochs": epochs},
+            "created_with": {lib: version(lib) for lib in ("dataigm", "torch", "ultralytics")},
+        }
+        judge = cls(model, config)
+        judge.save(out)
+        import pyarrow.parquet as pq
+
+        pq.write_table(predictions_table(data, "test", score, report_probs), out / "predictions.parquet")
+        return judge.config

@@ -7,4 +7,4 @@ if ! command -v uv >/dev/null 2>&1; then
   fi
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-uv sync --frozen --quiet
+uv sync --frozen --quiet --all-extras

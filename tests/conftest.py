@@ -27,7 +27,7 @@ def fixtures() -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> str:
     """The tiny random-weight SD pipeline, saved once per session."""
-    from dataigm.tiny_model import build_tiny_pipeline
+    from dataigm.stages.tiny_models import build_tiny_pipeline
 
     return str(build_tiny_pipeline(tmp_path_factory.mktemp("models") / "tiny-sd"))
 
@@ -36,7 +36,7 @@ def tiny_model(tmp_path_factory) -> str:
 def smoke_release(tmp_path_factory) -> Path:
     """A complete smoke build of every concept (the README's first command, in-process)."""
     from dataigm.build import build
-    from dataigm.plan import preset_config
+    from dataigm.core.plan import preset_config
 
     out = tmp_path_factory.mktemp("release") / "smoke"
     build(preset_config("smoke", str(out)), progress=False)
@@ -45,12 +45,14 @@ def smoke_release(tmp_path_factory) -> Path:
 
 def smoke_build(out: Path, concepts: list[str], **settings) -> dict:
     from dataigm.build import build
-    from dataigm.plan import preset_config
+    from dataigm.core.curation import CurationOptions
+    from dataigm.core.plan import preset_config
 
     overrides = {k: settings.pop(k) for k in list(settings)
-                 if k in ("image_limit", "shard_size", "images_per_prompt", "prompt_count", "person_check")}
-    return build(preset_config("smoke", str(out), concepts=concepts, settings=settings, **overrides),
-                 progress=False)
+                 if k in ("image_limit", "shard_size", "images_per_prompt", "prompt_count")}
+    curation = {k: settings.pop(k) for k in list(settings) if k in ("person_check", "judges", "clip")}
+    return build(preset_config("smoke", str(out), concepts=concepts, settings=settings,
+                               curation=CurationOptions(**curation), **overrides), progress=False)
 
 
 def load_release(folder: Path | str, config: str, **kwargs):

@@ -42,12 +42,13 @@ def separable_image(label: int, rng: np.random.Generator, size: int = 48, colour
 
 def build_separable_release(out: Path, concept_name: str = "church", n: int = 160, seed: int = 0,
                             colour: int = 0) -> Path:
-    from dataigm.ids import split_of
-    from dataigm.pack import update_release
-    from dataigm.release import rows_to_table, write_config
-    from dataigm.schema import image_features
-    from dataigm.storage import Store
-    from dataigm.taxonomy import load_taxonomy
+    """A release folder with one image config of `n` synthetic rows: label 1 (forget) rows show a
+    bright square, label 0 (unrelated) rows blue stripes."""
+    from dataigm.core.ids import split_of
+    from dataigm.core.schema import image_features
+    from dataigm.core.taxonomy import load_taxonomy
+    from dataigm.stages.pack import write_configs
+    from dataigm.stages.release import rows_to_table
 
     concept = load_taxonomy().concept(concept_name)
     features = image_features(concept)
@@ -61,11 +62,10 @@ def build_separable_release(out: Path, concept_name: str = "church", n: int = 16
         row.update(id=f"{pair_id}-0", category=concept.category, concept=concept_name,
                    subclass=["photo", "painting"][i % 4 // 2], role="forget" if label else "unrelated",
                    pair_id=pair_id, split=split_of(pair_id), prompt="synthetic", label=label,
-                   image={"bytes": png, "path": None}, seed=i, image_index=0, verdicts=[],
-                   accelerations=[], status="ok", reason="", sha256=hashlib.sha256(png).hexdigest())
+                   image={"bytes": png, "path": None}, seed=i, image_index=0, verdicts=[], reason_codes=[],
+                   concept_ids=[], accelerations=[], status="ok", reason="", pair_status="unpaired",
+                   sha256=hashlib.sha256(png).hexdigest())
         rows.append(row)
-    store = Store(str(out))
-    counts = write_config(store, concept_name, rows_to_table(rows, features), features)
-    update_release(store, {concept_name: {"kind": "images", "category": concept.category, "splits": counts,
-                                          "nsfw": concept.nsfw, "status": {"ok": n}}})
+    write_configs(str(out), {concept_name: (rows_to_table(rows, features), features, {
+        "kind": "images", "category": concept.category, "nsfw": concept.nsfw, "status": {"ok": n}})})
     return out

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from dataigm.models import load_pipeline
-from dataigm.settings import GenerationSettings
+from dataigm.core.settings import GenerationSettings
+from dataigm.stages.models import load_pipeline
 from tests.conftest import load_release, smoke_build
 
 
@@ -51,7 +51,8 @@ def test_flagged_images_are_never_real_samples(model_with_checker, tmp_path):
     for row in rows:
         assert row["safety_checker"] == "on" and row["status"] == "dropped"
         assert "safety checker flagged" in row["reason"]
-        assert {"safety_checker", "blank_image"} <= {v["name"] for v in row["verdicts"] if v["decision"]}
+        assert {"safety_checker", "blank"} <= {v["check"] for v in row["verdicts"] if v["decision"]}
+        assert {"flagged", "blank_image"} <= set(row["reason_codes"])
 
 
 def test_images_per_prompt_gives_distinct_seeds(tmp_path):

@@ -101,6 +101,7 @@ def test_cli_import_then_build_honours_seeds_and_guidance(tmp_path):
     prompts = load_release(out, "peer-prompts")
     assert sum(s.num_rows for s in prompts.values()) == 3
     result = subprocess.run([*cli, "build", "--preset", "smoke", "--out", str(out), "--concept", "peer",
+                             "--image-limit", "3",
                              "--no-progress"], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     images = load_release(out, "peer")
@@ -110,7 +111,7 @@ def test_cli_import_then_build_honours_seeds_and_guidance(tmp_path):
 
 def test_cli_prompts_writes_concept_config(tmp_path):
     out = tmp_path / "p"
-    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "prompts", "church", "--out", str(out),
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "prompts", "generate", "church", "--out", str(out),
                              "--count", "30"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "counts per role:" in result.stdout and "unrelated: 180" in result.stdout

@@ -87,7 +87,7 @@ def test_judge_folder_errors(clip_judge, tmp_path):
     result = cli("judge", "--judge", str(clip_judge), str(bad), "--out", str(tmp_path / "x.csv"))
     assert result.returncode == 2 and "broken.png: not a readable image" in result.stderr
     result = cli("judge", "--judge", str(tmp_path), str(bad), "--out", str(tmp_path / "x.csv"))
-    assert result.returncode == 2 and "not a judge artifact" in result.stderr
+    assert result.returncode == 2 and "not a dataigm judge artifact" in result.stderr
 
 
 def test_nudenet_flags_no_clothed_person(fixtures, tmp_path):
@@ -100,8 +100,9 @@ def test_nudenet_flags_no_clothed_person(fixtures, tmp_path):
 
 
 def test_real_images_never_for_nsfw(separable, tmp_path):
-    from dataigm.errors import DataIGMError
-    from dataigm.judges import JudgeData, add_real_images
+    from dataigm.core.errors import DataIGMError
+    from dataigm.core.judge_data import JudgeData
+    from dataigm.judging import add_real_images
 
     data = JudgeData(["clothed", "nude"], "nudity", ["nudity"], str(separable), None)
     with pytest.raises(DataIGMError, match="never used for nsfw"):
@@ -142,7 +143,7 @@ def test_yolo_cls_trains_one_epoch_and_round_trips(separable, tmp_path):
     assert result.returncode == 0, result.stderr
     scores = pacsv.read_csv(csv_path).column("score").to_pylist()
     judge = YoloClsJudge.load(out)
-    from dataigm.loading import load
+    from dataigm.hub.loading import load
 
     images = [r["image"] for r in load("church", str(separable), split="test")]
     assert np.allclose(judge.scores(images)[0], scores, atol=1e-6)
@@ -157,11 +158,12 @@ def test_person_check_curates_nudity_retain_rows(tmp_path):
     retain = [r for r in rows if r["role"] == "retain"]
     assert retain
     for row in rows:
-        checks = [v for v in row["verdicts"] if v["name"] == "person_presence"]
+        checks = [v for v in row["verdicts"] if v["check"] == "person"]
         assert len(checks) == 1 and checks[0]["threshold"] == pytest.approx(0.25)
-        assert json.loads(checks[0]["details"])["class_id"] == 0
+        assert checks[0]["name"] == "yolo-person" and json.loads(checks[0]["details"])["class_id"] == 0
     for row in retain:  # a random-init detector finds no person: every retain row is dropped, with why
-        assert row["status"] == "dropped" and "no person detected" in row["reason"]
+        assert row["status"] == "dropped" and "person_absent" in row["reason_codes"]
+        assert "retain images must show a person" in row["reason"]
 
 
 def test_batched_nudenet_matches_the_package(fixtures):
@@ -187,16 +189,16 @@ def test_nudity_judge_report_compares_with_nudenet(tiny_clip, tmp_path):
     comparison = json.loads((out / "config.json").read_text())["metrics"]["comparison"]
     nudenet = comparison["nudenet"]
     assert nudenet["threshold"] == pytest.approx(0.45) and "FEMALE_BREAST_EXPOSED" in nudenet["labels"]
-    assert nudenet["n"] == comparison["clip_head"]["n"] > 0
+    assert nudenet["n"] == comparison["trained"]["n"] > 0
     assert nudenet["recall"] == 0.0  # NudeNet finds no nudity in colour patterns, as it should
 
 
 def test_category_judge_tells_which_concept(tiny_clip, tmp_path):
     """A multi-class judge over a category: which artist (each its own colour), or none."""
-    from dataigm.taxonomy import load_taxonomy
+    from dataigm.core.taxonomy import load_taxonomy
 
     data = tmp_path / "style-data"
-    for i, concept in enumerate(load_taxonomy().categories["style"]):
+    for i, concept in enumerate(load_taxonomy().categories["style"].concepts):
         build_separable_release(data, concept_name=concept, n=60, seed=i, colour=i)
     out = tmp_path / "style-judge"
     result = cli("train-judge", "style", "--data", str(data), "--backbone", tiny_clip, "--out", str(out),

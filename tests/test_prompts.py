@@ -11,8 +11,9 @@ import pytest
 from builders.grammar import normalise
 from builders.prompts import PromptBuilder
 from builders.quality import format_problems, has_word, near_duplicate_pairs
-from builders.recipe import Sizes, load_recipes, recipe_for
-from dataigm.taxonomy import load_taxonomy
+from builders.recipe import Sizes
+from dataigm.core.registry import builder_for
+from dataigm.core.taxonomy import load_taxonomy
 
 CONCEPTS = list(load_taxonomy().concepts)
 
@@ -20,7 +21,7 @@ CONCEPTS = list(load_taxonomy().concepts)
 @pytest.fixture(scope="module")
 def all_rows() -> dict[str, list[dict]]:
     t = load_taxonomy()
-    return {name: PromptBuilder(t.concept(name), recipe_for(t.concept(name))).rows()
+    return {name: PromptBuilder(t.concept(name), builder_for(t.concept(name)).recipe(t.concept(name))).rows()
             for name in CONCEPTS}
 
 
@@ -84,7 +85,7 @@ def test_no_exact_or_near_duplicates(all_rows, name):
 
 
 def test_nsfw_prompts_never_describe_minors(all_rows):
-    recipe = load_recipes()["nudity"]
+    recipe = builder_for(load_taxonomy().concept("nudity")).recipe(load_taxonomy().concept("nudity"))
     assert "girl" in recipe.forbidden_words and "child" in recipe.forbidden_words
     for name in ("nudity", "violence"):
         for r in all_rows[name]:
@@ -103,15 +104,15 @@ def test_articles_and_format_gate_catches_errors():
 def test_deterministic_and_prefix_stable(all_rows):
     t = load_taxonomy()
     c = t.concept("church")
-    again = PromptBuilder(c, recipe_for(c)).rows()
+    again = PromptBuilder(c, builder_for(c).recipe(c)).rows()
     assert again == all_rows["church"]
-    other_seed = PromptBuilder(c, recipe_for(c), base_seed=7).rows()
+    other_seed = PromptBuilder(c, builder_for(c).recipe(c), base_seed=7).rows()
     assert [r["prompt"] for r in other_seed] != [r["prompt"] for r in again]
 
 
 def test_ten_thousand_unique_forget_prompts():
     c = load_taxonomy().concept("nudity")
-    recipe = recipe_for(c)
+    recipe = builder_for(c).recipe(c)
     assert recipe.capacity >= 10_000
     rows = PromptBuilder(c, recipe, sizes=Sizes(10_000, 0, 10)).forget_rows()
     forget = [r["prompt"] for r in rows if r["role"] == "forget"]
@@ -119,15 +120,17 @@ def test_ten_thousand_unique_forget_prompts():
 
 
 def test_prompt_config_is_identical_parquet(tmp_path):
-    from dataigm.plan import preset_config
-    from dataigm.stages import prompt_rows, write_prompt_config
-    from dataigm.storage import Store
+    from dataigm.core.plan import preset_config
+    from dataigm.core.schema import prompt_features
+    from dataigm.stages.pack import write_configs
+    from dataigm.stages.prepare import prompt_rows, prompt_table
 
     c = load_taxonomy().concept("hokusai")
     blobs = []
     for run in ("a", "b"):
         cfg = preset_config("full", str(tmp_path / run))
-        write_prompt_config(Store(cfg.out), c.prompt_config, prompt_rows(c, cfg), c.label_names)
+        table = prompt_table(prompt_rows(c, cfg), c.label_names)
+        write_configs(cfg.out, {c.prompt_config: (table, prompt_features(c.label_names), {"kind": "prompts"})})
         blobs.append([p.read_bytes() for p in sorted((tmp_path / run / c.prompt_config).glob("*"))])
     assert blobs[0] == blobs[1]
     table = pq.read_table(io.BytesIO(blobs[0][0]))

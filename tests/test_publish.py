@@ -112,8 +112,8 @@ def test_concurrent_commit_fails_cleanly(hub, release):
     result = python(hub, f"""
         from pathlib import Path
         from huggingface_hub import HfApi
-        import dataigm.publish as publish_module
-        from dataigm.errors import DataIGMError
+        import dataigm.hub.publish as publish_module
+        from dataigm.core.errors import DataIGMError
 
         planned = publish_module.plan_publish
 
@@ -139,23 +139,19 @@ def test_concurrent_commit_fails_cleanly(hub, release):
 
 
 def test_second_version_deletes_stale_shards_and_keeps_v1(hub, release, tmp_path):
-    from dataigm.release import write_config
-    from dataigm.schema import image_features
-    from dataigm.storage import Store
-    from dataigm.taxonomy import load_taxonomy
+    import pyarrow as pa
+
+    from dataigm.core.schema import image_features
+    from dataigm.core.taxonomy import load_taxonomy
+    from dataigm.stages.pack import write_configs
 
     v2 = tmp_path / "release-v2"
     shutil.copytree(release, v2)
-    store = Store(str(v2))
     # Re-split church into several small shards: the old single shards become stale on the Hub.
     full = [pq.read_table(p) for p in sorted((release / "church").glob("*.parquet"))]
-    import pyarrow as pa
-
-    write_config(store, "church", pa.concat_tables(full), image_features(load_taxonomy().concept("church")),
-                 max_shard_bytes=20_000)
-    from dataigm.pack import update_release
-
-    update_release(store, {})
+    info = json.loads((release / "dataigm.json").read_text())["configs"]["church"]
+    write_configs(str(v2), {"church": (pa.concat_tables(full), image_features(load_taxonomy().concept("church")),
+                                       info)}, max_shard_bytes=2_000)
     v1_rows = hub_rows(hub, REPO, "church", "v1.0.0")
     result = run(hub, "publish", str(v2), "--repo", REPO, "--version", "2.0.0")
     assert result.returncode == 0, result.stderr
@@ -173,8 +169,8 @@ def test_second_version_deletes_stale_shards_and_keeps_v1(hub, release, tmp_path
 
 
 def test_dataigm_load_checks_schema_version(hub, release, tmp_path):
-    from dataigm.errors import DataIGMError
-    from dataigm.loading import load
+    from dataigm.core.errors import DataIGMError
+    from dataigm.hub.loading import load
 
     ds = load("church", str(release))
     assert set(ds) == {"train", "test"} or set(ds) <= {"train", "test"}

@@ -16,7 +16,7 @@ def tiny_sdxl(tmp_path_factory) -> str:
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionXLPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTextModelWithProjection
 
-    from dataigm.tiny_model import char_tokenizer
+    from dataigm.stages.tiny_models import char_tokenizer
 
     torch.manual_seed(0)
     tok = char_tokenizer()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dataigm.errors import DataIGMError
-from dataigm.models import load_pipeline
-from dataigm.settings import GenerationSettings
+from dataigm.core.errors import DataIGMError
+from dataigm.core.settings import GenerationSettings
+from dataigm.stages.models import load_pipeline
 
 
 def test_invalid_settings_fail_before_loading_with_one_line_each(tmp_path):

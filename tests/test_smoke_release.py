@@ -8,8 +8,8 @@ import pyarrow.parquet as pq
 from datasets import ClassLabel, DatasetDict, get_dataset_config_names
 from PIL import Image
 
-from dataigm.schema import image_features
-from dataigm.taxonomy import load_taxonomy
+from dataigm.core.schema import image_features
+from dataigm.core.taxonomy import load_taxonomy
 from tests.conftest import load_release
 
 
@@ -63,11 +63,33 @@ def test_shards_carry_features_and_hub_layout(smoke_release):
 
 def test_curation_records_every_verdict(smoke_release):
     ds = load_release(smoke_release, "nudity", split="train")
-    names = {v["name"] for row in ds.select_columns(["verdicts"]) for v in row["verdicts"]}
-    assert names == {"blank_image", "nudenet"}
-    for row in ds.select_columns(["status", "reason"]):
+    checks = {(v["check"], v["name"]) for row in ds.select_columns(["verdicts"]) for v in row["verdicts"]}
+    assert checks == {("blank", "blank"), ("concept", "nudenet")}
+    for row in ds.select_columns(["status", "reason", "reason_codes"]):
         assert row["status"] in ("ok", "dropped")
-        assert bool(row["reason"]) == (row["status"] == "dropped")
+        assert bool(row["reason"]) == (row["status"] == "dropped") == bool(row["reason_codes"])
+
+
+def test_every_concept_has_a_presence_check_and_whole_pairs(smoke_release):
+    """Each image config is judged for the presence of its concept, and a dropped forget/retain
+    image breaks its pair for both twins."""
+    import pyarrow.parquet as pq
+
+    for concept in load_taxonomy().concepts.values():
+        rows = [r for p in sorted((smoke_release / concept.name).glob("*.parquet"))
+                for r in pq.read_table(p, columns=["id", "role", "pair_id", "image_index", "status", "pair_status",
+                                                   "verdicts"]).to_pylist()]
+        assert rows, concept.name
+        for row in rows:
+            assert {"blank", "concept"} <= {v["check"] for v in row["verdicts"]}, (concept.name, row["verdicts"])
+        groups: dict[tuple, list[dict]] = {}
+        for row in rows:
+            if row["role"] in ("forget", "retain"):
+                groups.setdefault((row["pair_id"], row["image_index"]), []).append(row)
+        for members in groups.values():
+            if len(members) == 2:
+                whole = all(m["status"] == "ok" for m in members)
+                assert {m["pair_status"] for m in members} == {"complete" if whole else "broken"}
 
 
 def test_card_lists_configs_and_gates_nsfw(smoke_release):

@@ -8,8 +8,8 @@ import sys
 import pytest
 import yaml
 
-from dataigm.errors import RecipeError, UnknownNameError
-from dataigm.taxonomy import TAXONOMY_PATH, load_taxonomy, parse_taxonomy
+from dataigm.core.errors import RecipeError, UnknownNameError
+from dataigm.core.taxonomy import TAXONOMY_PATH, load_taxonomy, parse_taxonomy
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
@@ -19,11 +19,11 @@ def run_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_taxonomy_has_required_concepts():
     t = load_taxonomy()
-    assert {"nudity", "violence"} <= set(t.categories["nsfw"])
-    assert "van_gogh" in t.categories["style"] and len(t.categories["style"]) >= 5
+    assert {"nudity", "violence"} <= set(t.categories["nsfw"].concepts)
+    assert "van_gogh" in t.categories["style"].concepts and len(t.categories["style"].concepts) >= 5
     imagenette = {"tench", "english_springer", "cassette_player", "chain_saw", "church",
                   "french_horn", "garbage_truck", "gas_pump", "golf_ball", "parachute"}
-    assert imagenette <= set(t.categories["object"])
+    assert imagenette <= set(t.categories["object"].concepts)
     assert t.concept("nudity").subclasses == ("girl", "boy", "woman", "man", "person")
     assert t.concept("church").shape == "entity" and len(t.concept("church").unrelated) == 6
 
@@ -31,8 +31,13 @@ def test_taxonomy_has_required_concepts():
 def test_concepts_prints_the_tree():
     result = run_cli("concepts")
     assert result.returncode == 0
-    assert "nsfw/" in result.stdout and "  van_gogh  [attribute" in result.stdout
-    assert "    - still_life" in result.stdout
+    assert "nsfw/" in result.stdout and "  van_gogh  [wikiart=22]  attribute, 5 subclasses" in result.stdout
+    detail = run_cli("concepts", "--category", "style", "--detail").stdout
+    assert "    - still_life" in detail and "nsfw/" not in detail
+    import json
+
+    tree = json.loads(run_cli("concepts", "--format", "json").stdout)
+    assert tree["categories"]["style"]["concepts"]["monet"]["ids"] == {"wikiart": "4"}
 
 
 def test_unknown_concept_exits_nonzero_with_suggestion():
@@ -72,18 +77,18 @@ def test_malformed_taxonomy_values(path, value, message):
 
 
 def test_malformed_recipe_file(tmp_path):
-    from builders.recipe import RECIPES_DIR, load_recipes
+    from builders.base import RECIPES
+    from builders.recipe import load_recipe_file
 
-    bad = tmp_path / "recipes"
-    bad.mkdir()
-    original = (RECIPES_DIR / "style.yaml").read_text()
+    concepts = tuple(load_taxonomy().categories["style"].concepts.values())
+    original = (RECIPES / "style.yaml").read_text()
     text = original.replace('    subjects: ["{a} farmer"', '    subject: ["{a} farmer"', 1)
-    (bad / "style.yaml").write_text(text)
+    (tmp_path / "style.yaml").write_text(text)
     with pytest.raises(RecipeError, match=r"grammars\.thematic: unknown key 'subject'; did you mean 'subjects'"):
-        load_recipes(bad)
-    (bad / "style.yaml").write_text("version: 1\ngrammars: [oops\n")
+        load_recipe_file(tmp_path / "style.yaml", concepts)
+    (tmp_path / "broken.yaml").write_text("version: 1\ngrammars: [oops\n")
     with pytest.raises(RecipeError, match="not valid YAML"):
-        load_recipes(bad)
+        load_recipe_file(tmp_path / "broken.yaml", concepts)
 
 
 def test_cli_help_lists_commands():

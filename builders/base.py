@@ -1,0 +1,96 @@
+"""What every category builder declares: its recipe file, the concept shape and prompt roles it
+makes, and its curation policy (which detectors answer which question, and what each role needs).
+
+A builder module registers its class with `@BUILDERS.register("<category>")`; the stages find it
+through the registry by the category's `builder` name in the taxonomy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any, ClassVar
+
+from builders.prompts import PromptBuilder
+from builders.recipe import ConceptRecipe, Sizes, load_recipe_file
+from dataigm.core.curation import ANY_ROLE, Check, CurationOptions, CurationPolicy
+from dataigm.core.errors import RecipeError
+from dataigm.core.taxonomy import Concept, Shape, load_taxonomy
+
+RECIPES = Path(__file__).with_name("recipes")
+DEFAULT_CLIP = "openai/clip-vit-base-patch32"
+BLANK = Check("blank", "blank", {}, {ANY_ROLE: False}, "a blank image")
+# Verdicts the generation stage itself records when the pipeline's safety checker is on.
+SAFETY = Check("safety_checker", "safety_checker", {}, {ANY_ROLE: False}, "content the safety checker blacks out")
+
+
+class CategoryBuilder:
+    category: ClassVar[str]
+    shape: ClassVar[Shape]
+    roles: ClassVar[tuple[str, ...]]
+    recipe_file: ClassVar[Path | None] = None
+
+    # -- prompts ------------------------------------------------------------------------------
+
+    def concepts(self) -> tuple[Concept, ...]:
+        taxonomy = load_taxonomy()
+        found = tuple(c for cat in taxonomy.categories.values() if cat.builder == self.category
+                      for c in cat.concepts.values())
+        for c in found:
+            if c.shape != self.shape:
+                raise RecipeError(f"taxonomy: {c.category}/{c.name} is {c.shape}, but the {self.category} "
+                                  f"builder makes {self.shape} concepts")
+        return found
+
+    def recipe(self, concept: Concept) -> ConceptRecipe:
+        if self.recipe_file is None:
+            raise RecipeError(f"the {self.category} builder has no prompt recipes")
+        recipes = load_recipe_file(self.recipe_file, self.concepts())
+        if concept.name not in recipes:
+            raise RecipeError(f"no prompt recipe for concept {concept.name!r} in {self.recipe_file}")
+        return recipes[concept.name]
+
+    def digest(self) -> str:
+        """Content hash of the recipe file (enters the build fingerprint)."""
+        if self.recipe_file is None:
+            return ""
+        return hashlib.sha256(Path(self.recipe_file).read_bytes()).hexdigest()[:16]
+
+    def prompt_rows(self, concept: Concept, base_seed: int = 0, prompt_count: int | None = None,
+                    images_per_prompt: int | None = None) -> list[dict[str, Any]]:
+        recipe = self.recipe(concept)
+        sizes = recipe.sizes
+        if prompt_count is not None:
+            sizes = Sizes(prompt_count, min(sizes.unrelated, prompt_count), min(sizes.robustness, prompt_count))
+        return PromptBuilder(concept, recipe, base_seed, sizes, images_per_prompt).rows()
+
+    # -- curation -----------------------------------------------------------------------------
+
+    def curation(self, concept: Concept, options: CurationOptions) -> CurationPolicy:
+        """The checks of one concept: a blank check everywhere, plus the category's own."""
+        return CurationPolicy(checks=(BLANK, *self.concept_checks(concept, options)), generation_checks=(SAFETY,))
+
+    def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        return ()
+
+    def reference_judges(self, concept: Concept) -> tuple[str, ...]:
+        """Detectors a judge trained for this concept is compared with on its test split."""
+        return ()
+
+    def presence(self, concept: Concept, options: CurationOptions, positive: list[str], negative: list[str],
+                 expect: dict[str, bool]) -> Check:
+        """The concept-presence check: a trained judge artifact for the concept or its category when
+        one is given, else CLIP zero-shot (positive texts against negative ones)."""
+        about = f"the concept {concept.display_name}"
+        judge = options.judge_for(concept.name, concept.category)
+        if judge:
+            return Check("concept", "judge", {"artifact": judge, "concept": concept.name}, expect, about)
+        return Check("concept", "clip-zero-shot", {
+            "model": options.clip or DEFAULT_CLIP, "revision": options.clip_revision,
+            "positive": positive, "negative": negative, "threshold": options.clip_threshold}, expect, about)
+
+
+def article(word: str) -> str:
+    from builders.grammar import article_for
+
+    return f"{article_for(word)} {word}"

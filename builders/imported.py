@@ -1,0 +1,37 @@
+"""Prompt sets imported into a release folder (`dataigm prompts import`): their rows come from
+the folder, not from recipes. Curation records verdicts without expectations beyond a usable
+image: an imported set has no retain twins, and what it should show is the source's business."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from builders.base import CategoryBuilder
+from dataigm.core.curation import Check, CurationOptions
+from dataigm.core.errors import DataIGMError
+from dataigm.core.registry import BUILDERS
+from dataigm.core.taxonomy import Concept
+
+IMPORTED = "imported"
+
+
+@BUILDERS.register(IMPORTED)
+class ImportedBuilder(CategoryBuilder):
+    category = IMPORTED
+    shape = "attribute"
+    roles = ("forget", "retain", "unrelated", "robustness")
+
+    def prompt_rows(self, concept: Concept, base_seed: int = 0, prompt_count: int | None = None,
+                    images_per_prompt: int | None = None) -> list[dict[str, Any]]:
+        raise DataIGMError(f"{concept.name} is an imported prompt set: its rows come from its release folder")
+
+    def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        if not concept.nsfw:
+            return ()
+        return (Check("nudity", "nudenet", {"threshold": options.nudenet_threshold}, {}, "nudity"),)
+
+    def import_file(self, path, fmt: str | None, name: str | None, retain=None, base_seed: int = 0):
+        """(config base name, rows) of a peer prompt file (see builders.importers)."""
+        from builders.importers import import_prompts
+
+        return import_prompts(path, fmt, name, retain, base_seed)

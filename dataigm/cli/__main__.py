@@ -1,0 +1,5 @@
+import sys
+
+from dataigm.cli import main
+
+sys.exit(main())

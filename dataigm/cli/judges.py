@@ -1,0 +1,123 @@
+"""Judge verbs: `train-judge` and `judge`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from dataigm.core.errors import DataIGMError
+
+
+def _cmd_train_judge(args: argparse.Namespace) -> int:
+    from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.core.extras import require
+    from dataigm.core.registry import builder_for
+    from dataigm.core.taxonomy import load_taxonomy
+    from dataigm.judging import add_real_images, collect, judge_target, train
+
+    require("judges", "dataigm train-judge")
+    positive(args, "epochs", "imgsz")
+    _, _, nsfw, _ = judge_target(args.target)
+    out = Path(args.out or f"judges/{args.target}-{args.kind}")
+    check_out_folder(str(out))
+    data = collect(args.target, args.data, args.data_revision)
+    if args.extra_images:
+        n = add_real_images(data, Path(args.extra_images), args.extra_license, nsfw)
+        print(f"added {n} real images from {args.extra_images} (license: {args.extra_license})")
+    if args.kind == "clip":
+        taxonomy = load_taxonomy()
+        compare = ()
+        if args.target in taxonomy.concepts and not args.no_compare:
+            concept = taxonomy.concept(args.target)
+            compare = builder_for(concept).reference_judges(concept)
+        options = {"backbone": args.backbone, "revision": args.backbone_revision, "epochs": args.epochs or 300,
+                   "seed": args.seed, "dtype": args.dtype, "compare_with": compare}
+    else:
+        options = {"arch": args.yolo_model, "imgsz": args.imgsz, "epochs": args.epochs or 1, "seed": args.seed}
+    config = train(data, args.kind, out, nsfw, **options)
+    report = {"judge": str(out), "threshold": config["threshold"], "test": config["metrics"]["test"],
+              **({"comparison": config["metrics"]["comparison"]} if "comparison" in config["metrics"] else {})}
+    print(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def _cmd_judge(args: argparse.Namespace) -> int:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    from tqdm.auto import tqdm
+
+    from dataigm.cli import progress_enabled
+    from dataigm.cli.checks import in_range
+    from dataigm.core.extras import require
+    from dataigm.judging import folder_images, judge_stream, load_judge, release_images
+
+    require("judges", "dataigm judge")
+    in_range(args, "nudenet_threshold", 0, 1)
+    out = Path(args.out)
+    if out.suffix not in (".csv", ".parquet"):
+        raise DataIGMError(f"--out {out}: use a .csv or .parquet file name")
+    judge = load_judge(args.judge, args.nudenet_threshold, args.nudenet_labels)
+    items = (release_images(args.config, args.images, args.data_revision, args.split) if args.config
+             else folder_images(Path(args.images)))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    writer = None
+    total = flagged = 0
+    try:
+        with tqdm(desc=f"judge ({judge.name})", unit="img", disable=not progress_enabled(args)) as bar:
+            for rows in judge_stream(judge, items):
+                table = pa.Table.from_pylist(rows)
+                if writer is None:
+                    writer = (pacsv.CSVWriter(str(tmp), table.schema) if out.suffix == ".csv"
+                              else pq.ParquetWriter(str(tmp), table.schema))
+                writer.write_table(table)
+                total += len(rows)
+                flagged += sum(r["decision"] for r in rows)
+                bar.update(len(rows))
+        if writer is not None:
+            writer.close()
+            tmp.replace(out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    print(f"{total} images judged by {judge.name} (threshold {judge.threshold}): {flagged} flagged -> {out}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    t = sub.add_parser("train-judge", help="train and evaluate a judge on a DataIGM release",
+                       description="Train a judge for a concept (binary) or a category (multi-class) on the "
+                       "train split, pick its threshold on a validation part of train, report on test.")
+    t.add_argument("target", help="concept (binary judge) or category (multi-class judge)")
+    t.add_argument("--data", required=True, help="release folder or Hub id, optionally ID@REVISION")
+    t.add_argument("--data-revision", help="the dataset's revision (tag), e.g. v1.0.0")
+    t.add_argument("--kind", choices=("clip", "yolo"), default="clip")
+    t.add_argument("--backbone", default="openai/clip-vit-base-patch32", help="CLIP id or local folder")
+    t.add_argument("--backbone-revision", help="the backbone's revision (pinned to a commit or content digest)")
+    t.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="clip: backbone precision")
+    t.add_argument("--yolo-model", default="yolov8n-cls.yaml",
+                   help="yolo: an architecture shipped with ultralytics, by name")
+    t.add_argument("--imgsz", type=int, default=64, help="yolo: image size")
+    t.add_argument("--epochs", type=int, help="clip head: 300 full-batch steps; yolo: 1 epoch")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--out", help="artifact folder to write (default judges/<target>-<kind>)")
+    t.add_argument("--extra-images", help="ImageFolder of real images (one subfolder per label); not for nsfw")
+    t.add_argument("--extra-license", default="unknown", help="license of the extra images")
+    t.add_argument("--no-compare", action="store_true", help="skip the comparison with reference detectors")
+    t.set_defaults(func=_cmd_train_judge)
+
+    j = sub.add_parser("judge", help="run a judge over images; one row per image to CSV or parquet",
+                       description="IMAGES: a folder of images, or a release folder / Hub id with --config. "
+                       "Images are read, decoded and judged in batches.")
+    j.add_argument("images", metavar="IMAGES")
+    j.add_argument("--judge", required=True, help="a judge artifact folder, or 'nudenet'")
+    j.add_argument("--out", required=True, help="FILE.csv or FILE.parquet to write")
+    j.add_argument("--config", help="release config to judge (IMAGES is then a release folder or Hub id)")
+    j.add_argument("--split", help="only this split of --config")
+    j.add_argument("--data-revision", help="the dataset's revision (tag)")
+    j.add_argument("--nudenet-threshold", type=float, default=0.45, help="nudenet: score threshold (default 0.45)")
+    j.add_argument("--nudenet-labels", help="nudenet: comma-separated labels counted as nudity")
+    j.add_argument("--no-progress", action="store_true")
+    j.set_defaults(func=_cmd_judge)

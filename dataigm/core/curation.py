@@ -1,0 +1,168 @@
+"""Curation as data: detectors return structured verdicts, category builders declare which checks
+apply to which row roles, and `decide` turns the verdicts of a row into its status and reasons.
+
+Nothing here matches detector or concept names: a check says which detector (by registry name and
+options) answers which question (`key`), and what answer each role must give (`expect`). Rows are
+never removed: a row that fails a check keeps status "dropped", the reason codes and a message; the
+twin of a dropped forget/retain image gets `pair_status` "broken".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+ROLES = ("forget", "retain", "unrelated", "robustness")
+PAIRED_ROLES = ("forget", "retain")
+ANY_ROLE = "*"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What one detector says about one image."""
+
+    name: str  # detector registry name
+    version: str
+    score: float
+    threshold: float
+    decision: bool  # True: the property the detector looks for is present
+    code: str  # machine-readable finding, e.g. "nudity_present", "blank_image", "concept_absent"
+    message: str  # one human sentence: score against threshold
+    details: str = ""
+    check: str = ""  # the curation check this verdict answers (filled by the curate stage)
+
+    def as_row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Detector(Protocol):
+    name: str
+    version: str
+    threshold: float
+
+    def judge(self, images: list[np.ndarray]) -> list[Verdict]:
+        """One verdict per RGB uint8 image (H, W, 3), in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Check:
+    """One question curation asks of every image of a concept.
+
+    key: what is asked ("blank", "concept", "nudity", "person"); detector: registry name;
+    options: the detector's constructor arguments (JSON-able); expect: role -> the decision rows of
+    that role must have (roles not listed, and not covered by "*", are recorded only).
+    """
+
+    key: str
+    detector: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+    expect: Mapping[str, bool] = field(default_factory=dict)
+    about: str = ""  # what the detector looks for, in words ("the concept", "a person")
+
+    def expected(self, role: str) -> bool | None:
+        return self.expect.get(role, self.expect.get(ANY_ROLE))
+
+    def spec(self) -> dict[str, Any]:
+        return {"key": self.key, "detector": self.detector, "options": dict(self.options),
+                "expect": dict(self.expect)}
+
+
+@dataclass(frozen=True)
+class CurationPolicy:
+    checks: tuple[Check, ...]
+    # Checks whose verdicts come from generation itself (the pipeline's safety checker), not a detector.
+    generation_checks: tuple[Check, ...] = ()
+
+    def all_checks(self) -> tuple[Check, ...]:
+        return self.generation_checks + self.checks
+
+    def signature(self) -> str:
+        """Changes when any check, detector option or expectation changes: shards are re-judged."""
+        blob = json.dumps([c.spec() for c in self.checks], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: str  # ok | dropped
+    reason: str  # human sentences joined by "; "
+    codes: tuple[str, ...]
+
+
+def decide(policy: CurationPolicy, role: str, verdicts: Iterable[Mapping[str, Any]]) -> Decision:
+    """Status of one image row: dropped when any check's decision differs from what its role needs."""
+    by_check = {v["check"]: v for v in verdicts}
+    codes, messages = [], []
+    for check in policy.all_checks():
+        want = check.expected(role)
+        found = by_check.get(check.key)
+        if want is None or found is None or bool(found["decision"]) == want:
+            continue
+        codes.append(found["code"])
+        need = "must show" if want else "must not show"
+        messages.append(f"{found['message']} ({role} images {need} {check.about or check.key})")
+    if codes:
+        return Decision("dropped", "; ".join(messages), tuple(codes))
+    return Decision("ok", "", ())
+
+
+def pair_statuses(rows: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """row id -> pair status: "complete" (both forget/retain images of the same seed are ok),
+    "broken" (one of them was dropped, or its twin is missing) or "unpaired" (other roles, and
+    concepts without retain twins)."""
+    rows = list(rows)
+    groups: dict[tuple[str, int], list[Mapping[str, Any]]] = {}
+    for row in rows:
+        if row["role"] in PAIRED_ROLES:
+            groups.setdefault((row["pair_id"], row["image_index"]), []).append(row)
+    out = {row["id"]: "unpaired" for row in rows}
+    for members in groups.values():
+        if {m["role"] for m in members} != set(PAIRED_ROLES):
+            if len(members) == 1 and members[0]["role"] == "forget":
+                continue  # entity concepts: forget rows have no twin
+            state = "broken"
+        else:
+            state = "complete" if all(m["status"] == "ok" for m in members) else "broken"
+        for m in members:
+            out[m["id"]] = state
+    return out
+
+
+@dataclass(frozen=True)
+class CurationOptions:
+    """What the user chose for curation; builders turn it into each concept's policy."""
+
+    judges: tuple[tuple[str, str], ...] = ()  # (target concept or category, judge artifact folder)
+    clip: str | None = None  # zero-shot CLIP model (id or local folder); None: the builder's default
+    clip_revision: str | None = None
+    clip_threshold: float = 0.5
+    nudenet_threshold: float = 0.45
+    person_check: str | None = None  # YOLO weights for person presence (nudity retain rows)
+
+    def judge_for(self, concept: str, category: str) -> str | None:
+        """The judge artifact for a concept: one trained for it, else one for its category."""
+        found = dict(self.judges)
+        return found.get(concept) or found.get(category)
+
+    def as_json(self) -> dict[str, Any]:
+        return {**asdict(self), "judges": [list(j) for j in self.judges]}
+
+    @classmethod
+    def from_json(cls, d: Mapping[str, Any]) -> CurationOptions:
+        return cls(**{**d, "judges": tuple(tuple(j) for j in d.get("judges", ()))})
+
+
+def threshold_verdict(name: str, version: str, score: float, threshold: float, finding: str,
+                      details: str = "") -> Verdict:
+    """A verdict for "score >= threshold means `finding` is present" (codes `<finding>_present` /
+    `<finding>_absent`, message with the numbers)."""
+    present = bool(score >= threshold)
+    return Verdict(name, version, float(score), float(threshold), present,
+                   f"{finding}_{'present' if present else 'absent'}",
+                   f"{name} {score:.3f} {'>=' if present else '<'} {threshold:g}", details)

@@ -1,0 +1,23 @@
+"""Fault injection for the resilience tests: DATAIGM_FAULT=<point>[:<n>] makes the process kill
+itself with SIGKILL the n-th time (default 1st) it passes the named point. Unset (always, outside
+the tests), a point costs one dictionary lookup."""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "DATAIGM_FAULT"
+_passed: dict[str, int] = {}
+
+
+def point(name: str) -> None:
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    target, _, count = spec.partition(":")
+    if target != name:
+        return
+    _passed[name] = _passed.get(name, 0) + 1
+    if _passed[name] >= int(count or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

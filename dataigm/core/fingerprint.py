@@ -1,0 +1,21 @@
+"""Content fingerprints of local folders (model weights, judge backbones): a fast hash of every
+file's bytes, so a fine-tune saved in place under the same name is never mistaken for the original."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+CHUNK = 16 * 1024 * 1024
+
+
+def folder_digest(folder: Path) -> str:
+    """xxh3-128 over each file's relative path and bytes, in sorted order (≈ disk speed)."""
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    for path in sorted(p for p in Path(folder).rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as f:
+            while chunk := f.read(CHUNK):
+                h.update(chunk)
+    return h.hexdigest()[:32]

@@ -1,0 +1,59 @@
+"""Reading images users hand us: a pixel cap checked from the header before decoding (a 429-byte
+PNG can claim 12000x12000 pixels), a full decode check, and RGB out."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from dataigm.core.errors import DataIGMError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding
+
+
+def decode(data: bytes, where: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Bytes -> fully decoded RGB image, or one DataIGMError naming `where`."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+            width, height = image.size
+            if width * height > max_pixels:
+                raise DataIGMError(f"{where}: {width}x{height} pixels is over the {max_pixels:,}-pixel limit")
+            image.load()
+    except DataIGMError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError) as exc:
+        raise DataIGMError(f"{where}: not a readable image ({exc})") from None
+    return image.convert("RGB")
+
+
+def read_image(path: Path) -> tuple[Image.Image, str]:
+    """(RGB image, sha256 of the file's bytes)."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise DataIGMError(f"{path}: cannot read ({exc.strerror})") from None
+    return decode(data, str(path)), hashlib.sha256(data).hexdigest()
+
+
+def image_files(folder: Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataIGMError(f"{folder}: not a folder")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    if not files:
+        raise DataIGMError(f"{folder}: no images ({', '.join(IMAGE_SUFFIXES)})")
+    return files
+
+
+def batched(items: list, size: int) -> Iterator[list]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

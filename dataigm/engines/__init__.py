@@ -1,0 +1,44 @@
+"""Engines that run the build's ranks: this process (inline), or datatrove's local, Slurm and Ray
+executors (the [cluster] extra), imported only when one is chosen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from dataigm.core.errors import UnknownNameError
+from dataigm.core.extras import require
+
+ENGINES = ("inline", "local", "slurm", "ray")
+
+
+@dataclass
+class EngineOptions:
+    engine: str = "inline"
+    tasks: int = 1
+    workers: int = -1
+    gpus: list[str] | None = None  # local: CUDA_VISIBLE_DEVICES value per worker
+    partition: str | None = None
+    time: str = "24:00:00"
+    gpus_per_task: int = 0
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 4
+    env_command: str | None = None
+    venv_path: str | None = None
+    job_name: str = "dataigm"
+    sbatch_args: dict[str, Any] = field(default_factory=dict)
+    logging_dir: str | None = None
+
+    def logs(self, out: str, stage: str) -> str:
+        base = self.logging_dir or f"{out.rstrip('/')}/_build/logs"
+        return f"{base}/{stage}-{self.tasks}"
+
+
+def run_engine(out: str, opts: EngineOptions) -> dict[str, Any]:
+    """Run every rank on the chosen engine, then pack. Slurm returns after submitting both jobs."""
+    if opts.engine not in ENGINES:
+        raise UnknownNameError("engine", opts.engine, ENGINES)
+    require("cluster", f"--engine {opts.engine}")
+    from dataigm.engines.steps import run_engine as run
+
+    return run(out, opts)

@@ -1,0 +1,122 @@
+"""The build stages as datatrove pipeline steps, calling the same engine-agnostic functions as a
+plain `dataigm build`: rank r of N runs plan shards r, r+N, ...; packing runs once, after every rank.
+Inside a datatrove task, dataigm's log lines go to datatrove's logger (loguru), so every task log
+shows one line per shard."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from datatrove.pipeline.base import PipelineStep
+
+from dataigm.core.errors import DataIGMError
+from dataigm.engines import EngineOptions
+
+
+class _ToLoguru(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        from loguru import logger
+
+        logger.opt(depth=1).log(record.levelname, record.getMessage())
+
+
+def _log_to_datatrove() -> None:
+    from dataigm.core.logs import LOGGER
+
+    root = logging.getLogger(LOGGER)
+    root.setLevel(logging.INFO)
+    root.propagate = False
+    if not any(isinstance(h, _ToLoguru) for h in root.handlers):
+        root.addHandler(_ToLoguru())
+
+
+class GenerateShards(PipelineStep):
+    """Generate and curate the plan shards of one rank (skipping complete ones)."""
+
+    name = "dataigm generate+curate"
+    type = "🎨 GENERATE"
+
+    def __init__(self, out: str, gpus: list[str] | None = None):
+        super().__init__()
+        self.out, self.gpus = out, gpus
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
+        _log_to_datatrove()
+        if self.gpus:  # one worker per GPU on a local machine
+            os.environ["CUDA_VISIBLE_DEVICES"] = self.gpus[rank % len(self.gpus)]
+        from dataigm.stages.run import run_rank
+
+        stats = run_rank(self.out, rank, world_size, progress=False)
+        self.stat_update("shards_generated", value=stats["generated"])
+        self.stat_update("shards_skipped", value=stats["skipped"])
+
+
+class PackRelease(PipelineStep):
+    """Pack the release folder; refuses (fails) while any shard of the plan is missing."""
+
+    name = "dataigm pack"
+    type = "📦 PACK"
+
+    def __init__(self, out: str):
+        super().__init__()
+        self.out = out
+
+    def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
+        from dataigm.stages.pack import pack
+
+        _log_to_datatrove()
+        pack(self.out, progress=False)
+
+
+def run_engine(out: str, opts: EngineOptions) -> dict[str, Any]:
+    """Run every rank on the chosen engine, then pack. Slurm returns after submitting both jobs."""
+    if opts.engine == "local":
+        from datatrove.executor import LocalPipelineExecutor
+
+        LocalPipelineExecutor([GenerateShards(out, opts.gpus)], tasks=opts.tasks, workers=opts.workers,
+                              logging_dir=opts.logs(out, "generate")).run()
+    elif opts.engine == "ray":
+        import ray
+        from datatrove.executor import RayPipelineExecutor
+
+        if not ray.is_initialized():
+            ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
+        RayPipelineExecutor([GenerateShards(out)], tasks=opts.tasks, workers=opts.workers,
+                            logging_dir=opts.logs(out, "generate"), cpus_per_task=opts.cpus_per_task,
+                            gpus_per_task=opts.gpus_per_task, mem_per_cpu_gb=opts.mem_per_cpu_gb).run()
+    elif opts.engine == "slurm":
+        return submit_slurm(out, opts)
+    from dataigm.stages.pack import pack
+
+    pack(out, progress=False)
+    return {"engine": opts.engine, "tasks": opts.tasks, "packed": True}
+
+
+def slurm_executors(out: str, opts: EngineOptions):
+    from datatrove.executor import SlurmPipelineExecutor
+
+    if not opts.partition:
+        raise DataIGMError("--engine slurm needs --partition")
+    venv = opts.venv_path
+    if venv and os.path.isdir(venv):  # a venv folder: datatrove sources its activate script
+        venv = os.path.join(os.path.abspath(venv), "bin", "activate")
+    common = dict(time=opts.time, partition=opts.partition, env_command=opts.env_command,
+                  venv_path=venv, sbatch_args=opts.sbatch_args or None, requeue=True,
+                  mem_per_cpu_gb=opts.mem_per_cpu_gb, cpus_per_task=opts.cpus_per_task)
+    generate = SlurmPipelineExecutor(
+        [GenerateShards(out)], tasks=opts.tasks, workers=opts.workers, gpus_per_task=opts.gpus_per_task,
+        job_name=f"{opts.job_name}-generate", logging_dir=opts.logs(out, "generate"),
+        slurm_logs_folder=f"{opts.logs(out, 'generate')}/slurm", **common)
+    packer = SlurmPipelineExecutor(
+        [PackRelease(out)], tasks=1, job_name=f"{opts.job_name}-pack", depends=generate,
+        logging_dir=opts.logs(out, "pack"), slurm_logs_folder=f"{opts.logs(out, 'pack')}/slurm", **common)
+    return generate, packer
+
+
+def submit_slurm(out: str, opts: EngineOptions) -> dict[str, Any]:
+    generate, packer = slurm_executors(out, opts)
+    packer.run()  # submits the generation job array first (a dependency), then the pack job
+    return {"engine": "slurm", "tasks": opts.tasks, "generate_job": generate.job_id, "pack_job": packer.job_id,
+            "packed": False}

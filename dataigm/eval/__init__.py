@@ -1,0 +1,1 @@
+"""EvalIGMU: score an unlearned text-to-image model against a DataIGM release."""

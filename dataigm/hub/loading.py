@@ -1,0 +1,108 @@
+"""`dataigm.load`: a thin, typed wrapper over `datasets.load_dataset` for release folders and
+Hub repos, which checks the release's schema version against this library's."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+
+from dataigm.core.errors import DataIGMError
+from dataigm.core.schema import SCHEMA_VERSION
+
+
+def _local_cache_dir(folder: Path) -> str:
+    """A cache dir keyed by the folder's path and its shards' sizes and mtimes: `datasets` keys a
+    local folder's cache by the folder's name only, so a rebuilt folder would load stale rows."""
+    h = hashlib.sha256(str(folder.resolve()).encode())
+    for p in sorted(folder.glob("*/*.parquet")):
+        st = p.stat()
+        h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}".encode())
+    root = Path(os.environ.get("DATAIGM_CACHE", Path.home() / ".cache" / "dataigm")) / "datasets"
+    return str(root / h.hexdigest()[:16])
+
+
+def release_manifest(source: str, revision: str | None = None) -> dict | None:
+    """A release's dataigm.json (None: not a dataigm release)."""
+    folder = Path(source)
+    if folder.is_dir():
+        path = folder / "dataigm.json"
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise DataIGMError(f"{path}: corrupt release manifest ({exc.msg})") from None
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+
+    try:
+        path = hf_hub_download(source, "dataigm.json", repo_type="dataset", revision=revision)
+    except EntryNotFoundError:
+        return None
+    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
+        raise DataIGMError(f"cannot read {source}@{revision or 'main'}: {str(exc).splitlines()[0]}") from None
+    return json.loads(Path(path).read_text())
+
+
+def release_schema_version(source: str, revision: str | None = None) -> int | None:
+    """The schema version a release declares in its dataigm.json (None: not a dataigm release)."""
+    manifest = release_manifest(source, revision)
+    return None if manifest is None else manifest.get("schema_version")
+
+
+def split_source(source: str) -> tuple[str, str | None]:
+    """'org/name@v1.0.0' -> ('org/name', 'v1.0.0'); local paths keep any '@'."""
+    if "@" in source and not Path(source).exists():
+        repo, revision = source.rsplit("@", 1)
+        return repo, revision
+    return source, None
+
+
+def load(concept: str, source: str, revision: str | None = None, split: str | None = None):
+    """Load config `concept` of a release folder or Hub dataset repo at `revision`."""
+    from datasets import load_dataset
+
+    source, at = split_source(source)
+    revision = revision or at
+    found = release_schema_version(source, revision)
+    if found is not None and found != SCHEMA_VERSION:
+        advice = ("upgrade dataigm" if found > SCHEMA_VERSION else
+                  "load an older dataigm release, or rebuild the data with this version")
+        raise DataIGMError(f"{source}{'@' + revision if revision else ''} has schema version {found}, "
+                           f"this dataigm reads version {SCHEMA_VERSION}: {advice}")
+    folder = Path(source)
+    try:
+        if folder.is_dir():
+            return load_dataset(str(folder), concept, split=split, cache_dir=_local_cache_dir(folder))
+        return load_dataset(source, concept, revision=revision, split=split)
+    except ValueError as exc:  # unknown config or split: datasets names the ones that exist
+        raise DataIGMError(f"{source}: {str(exc).splitlines()[0]}") from None
+    except (FileNotFoundError, ConnectionError, OSError) as exc:
+        raise DataIGMError(f"cannot load {concept!r} from {source}: {str(exc).splitlines()[0]}") from None
+
+
+def config_files(config: str, source: str, revision: str | None = None, split: str | None = None) -> list[str]:
+    """Local paths of a config's parquet shards (downloaded from the Hub at `revision` if needed)."""
+    source, at = split_source(source)
+    revision = revision or at
+    pattern = f"{split or '*'}-*.parquet"
+    folder = Path(source)
+    if folder.is_dir():
+        files = sorted(str(p) for p in (folder / config).glob(pattern))
+    else:
+        import fnmatch
+
+        from huggingface_hub import HfApi, hf_hub_download
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+        try:
+            names = [f for f in HfApi().list_repo_files(source, repo_type="dataset", revision=revision)
+                     if fnmatch.fnmatch(f, f"{config}/{pattern}")]
+            files = [hf_hub_download(source, f, repo_type="dataset", revision=revision) for f in sorted(names)]
+        except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
+            raise DataIGMError(f"cannot read {source}@{revision or 'main'}: {str(exc).splitlines()[0]}") from None
+    if not files:
+        raise DataIGMError(f"{source}: no shards for config {config!r}{f' split {split!r}' if split else ''}")
+    return files

@@ -1,0 +1,144 @@
+"""Curate: run every check of a concept's curation policy over a generated shard and keep the
+verdicts (never the decision: `pack` decides, so a new detector re-runs judging and packing only).
+
+The policy comes from the concept's category builder, the detectors from the detector registry;
+nothing here knows a detector or concept by name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import time
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from PIL import Image
+
+from dataigm.core import faults
+from dataigm.core.curation import Check, CurationOptions, CurationPolicy
+from dataigm.core.errors import DataIGMError
+from dataigm.core.logs import get
+from dataigm.core.plan import PLAN, BuildConfig, Shard, all_shards, load_plan, mark_complete, read_marker
+from dataigm.core.registry import DETECTORS, builder_for
+from dataigm.core.storage import Store
+from dataigm.stages.imports import resolve_concept
+
+log = get("curate")
+
+
+class Curators:
+    """Policies per concept and detectors per check, built once per process."""
+
+    def __init__(self, store: Store, options: CurationOptions | None = None) -> None:
+        self.store = store
+        if options is None:
+            options = BuildConfig.from_json(load_plan(store)["config"]).curation
+        self.options = options
+        self._policies: dict[str, CurationPolicy] = {}
+        self._detectors: dict[str, Any] = {}
+
+    def policy(self, concept: str) -> CurationPolicy:
+        if concept not in self._policies:
+            c = resolve_concept(self.store, concept)
+            self._policies[concept] = builder_for(c).curation(c, self.options)
+        return self._policies[concept]
+
+    def detector(self, check: Check):
+        key = repr((check.detector, sorted(check.options.items())))
+        if key not in self._detectors:
+            self._detectors[key] = DETECTORS.get(check.detector)(**check.options)
+        return self._detectors[key]
+
+    def signature(self, concept: str) -> str:
+        return self.policy(concept).signature()
+
+    def describe(self, concept: str) -> list[dict[str, Any]]:
+        """Each check with its detector's version and threshold (for the manifest and the card)."""
+        out = []
+        for check in self.policy(concept).checks:
+            d = self.detector(check)
+            out.append({"key": check.key, "detector": check.detector, "version": d.version,
+                        "threshold": d.threshold, "expect": dict(check.expect)})
+        return out
+
+
+def is_curated(store: Store, shard: Shard, signature: str) -> bool:
+    done = read_marker(store, shard.verdicts)
+    return done is not None and done.get("policy") == signature
+
+
+def decode_images(table: pa.Table) -> list[np.ndarray]:
+    return [np.asarray(Image.open(io.BytesIO(img["bytes"])).convert("RGB"))
+            for img in table.column("image").to_pylist()]
+
+
+def curate_shard(store: Store, shard: Shard, curators: Curators) -> int:
+    """Run every check of the shard's concept over its images; write its verdicts (by row id)."""
+    started = time.time()
+    policy = curators.policy(shard.concept)
+    table = store.read_table(shard.images, columns=["id", "image"])
+    images = decode_images(table)
+    columns = []
+    for check in policy.checks:
+        verdicts = curators.detector(check).judge(images) if images else []
+        columns.append([dataclasses.replace(v, check=check.key).as_row() for v in verdicts])
+    rows = [list(per_row) for per_row in zip(*columns, strict=True)] if columns and images else [[]] * len(images)
+    out = pa.Table.from_pydict({"id": table.column("id").to_pylist(), "verdicts": rows})
+    store.write_table(shard.verdicts, out)
+    faults.point("curate:before-marker")
+    mark_complete(store, shard.verdicts, out.num_rows, policy=policy.signature())
+    log.info("curated shard %s: %d images, %d checks in %.1f s", shard.name, out.num_rows, len(policy.checks),
+             time.time() - started)
+    return out.num_rows
+
+
+def recurate(out: str, judges: list[str] | None = None, clip: str | None = None,
+             clip_threshold: float | None = None, progress: bool = True) -> dict[str, int]:
+    """Re-run curation (never generation) under new curation options: shards whose verdicts were
+    made by another policy are judged again; `pack` then rewrites the release."""
+    from tqdm.auto import tqdm
+
+    from dataigm.core.plan import read_marker as image_marker
+
+    store = Store(out)
+    with store.lock(PLAN):
+        plan = load_plan(store)
+        cfg = BuildConfig.from_json(plan["config"])
+        options = cfg.curation
+        if judges:
+            options = dataclasses.replace(options, judges=tuple(judge_targets(judges)))
+        if clip:
+            options = dataclasses.replace(options, clip=clip)
+        if clip_threshold is not None:
+            options = dataclasses.replace(options, clip_threshold=clip_threshold)
+        plan["config"]["curation"] = options.as_json()
+        store.write_json(PLAN, plan)
+    curators = Curators(store, options)
+    shards = all_shards(plan)
+    missing = [s.name for s in shards if image_marker(store, s.images) is None]
+    if missing:
+        raise DataIGMError(f"{out}: {len(missing)} shard(s) have no images yet ({', '.join(missing[:5])}); "
+                           "finish the build before re-curating")
+    todo = [s for s in shards if not is_curated(store, s, curators.signature(s.concept))]
+    for shard in tqdm(todo, desc="curate", unit="shard", disable=not progress):
+        curate_shard(store, shard, curators)
+    return {"shards": len(shards), "curated": len(todo), "skipped": len(shards) - len(todo)}
+
+
+def judge_targets(artifacts: list[str]) -> list[tuple[str, str]]:
+    """(target concept or category, folder) of judge artifacts, read from their config.json."""
+    import json
+    from pathlib import Path
+
+    out = []
+    for folder in artifacts:
+        path = Path(folder) / "config.json"
+        try:
+            target = json.loads(path.read_text())["target"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise DataIGMError(f"--judge {folder}: not a judge artifact (no readable config.json with a target)"
+                               ) from None
+        out.append((str(target), str(Path(folder).resolve())))
+    return out

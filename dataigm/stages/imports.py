@@ -1,0 +1,72 @@
+"""Imported prompt sets inside a release folder: their rows are kept in `_build/imports/`, published
+as a `<name>-prompts` config and, when built, turned into an image config `<name>` that honours
+each row's seed, guidance and size."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+
+from dataigm.core.errors import DataIGMError, check_name
+from dataigm.core.storage import Store
+from dataigm.core.taxonomy import Concept, load_taxonomy
+
+IMPORT_LABELS = ("absent", "present")
+IMPORTED = "imported"
+
+
+def _info_path(name: str) -> str:
+    return f"_build/imports/{name}.json"
+
+
+def rows_path(name: str) -> str:
+    return f"_build/imports/{name}.parquet"
+
+
+def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str, nsfw: bool,
+                attacks: str | None = None) -> None:
+    """Keep an imported set's rows in the folder's work area (published by `prompts import`)."""
+    check_name(name, "--name")
+    taxonomy = load_taxonomy()
+    if name in taxonomy.concepts or name in taxonomy.categories:
+        raise DataIGMError(f"--name {name!r} is a concept or category of the taxonomy; choose another")
+    if attacks is not None:
+        taxonomy.concept(attacks)
+    from dataigm.core.schema import prompt_features
+
+    store.write_table(rows_path(name), pa.Table.from_pylist(
+        [{k: r.get(k) for k in prompt_features(None)} for r in rows], schema=prompt_features(None).arrow_schema))
+    store.write_json(_info_path(name), {"config": f"{name}-prompts", "name": name, "source": source,
+                                        "nsfw": nsfw, "rows": len(rows), "attacks": attacks})
+
+
+def import_info(store: Store, name: str) -> dict[str, Any] | None:
+    if not store.exists(_info_path(name)):
+        return None
+    return store.read_json(_info_path(name), what="import record")
+
+
+def imported_concept(store: Store, name: str) -> Concept | None:
+    info = import_info(store, name)
+    if info is None:
+        return None
+    nsfw = bool(info["nsfw"])
+    if info.get("attacks"):  # an attack set is as sensitive as the concept it attacks
+        nsfw = nsfw or load_taxonomy().concept(info["attacks"]).nsfw
+    return Concept(name=name, category=IMPORTED, shape="attribute", trigger_words=(), subclasses=(),
+                   label_names=IMPORT_LABELS, images_per_prompt=1, nsfw=nsfw, display_name=name)
+
+
+def imported_names(store: Store) -> list[str]:
+    return [rel.rsplit("/", 1)[1].removesuffix(".json") for rel in store.glob("_build/imports/*.json")]
+
+
+def resolve_concept(store: Store, name: str) -> Concept:
+    """A taxonomy concept, or an imported prompt set of this release folder."""
+    found = imported_concept(store, name)
+    return found if found is not None else load_taxonomy().concept(name)
+
+
+def imported_rows(store: Store, name: str) -> list[dict[str, Any]]:
+    return sorted(store.read_table(rows_path(name)).to_pylist(), key=lambda r: r["id"])

@@ -1,0 +1,136 @@
+"""Loading text-to-image pipelines through diffusers' `from_pretrained`, with provenance."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dataigm.core.errors import DataIGMError
+from dataigm.core.settings import SCHEDULERS, GenerationSettings
+
+TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
+
+
+@dataclass
+class LoadedPipeline:
+    pipe: Any
+    model_id: str
+    revision: str
+    pipeline_class: str
+    scheduler: str
+    scheduler_config: str
+    device: str
+    dtype: str
+    accelerations: list[str]
+    safety_checker: str
+
+
+def _missing_model(settings: GenerationSettings, why: str) -> DataIGMError:
+    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
+    hint = ("HF_HUB_OFFLINE is set, so only models already in the Hugging Face cache load"
+            if offline else "no network or no such repo; set HF_HUB_OFFLINE=1 to use the cache only")
+    rev = f" at revision {settings.revision!r}" if settings.revision else ""
+    return DataIGMError(
+        f"cannot load model {settings.model!r}{rev}: {why}. Pass --model PATH to a local "
+        f"diffusers folder (or --preset smoke for the built-in tiny model); {hint}.")
+
+
+def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]:
+    """model_index.json of the model and its resolved revision (commit sha, or 'local:<hash>')."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    local = Path(settings.model)
+    if local.is_dir():
+        index = local / "model_index.json"
+        if not index.exists():
+            raise _missing_model(settings, f"{index} does not exist (not a diffusers folder)")
+        from dataigm.core.fingerprint import folder_digest
+
+        try:
+            return json.loads(index.read_text()), f"local:{folder_digest(local)}"
+        except json.JSONDecodeError as exc:
+            raise _missing_model(settings, f"{index} is not valid JSON ({exc.msg})") from None
+    try:
+        path = hf_hub_download(settings.model, "model_index.json", revision=settings.revision)
+    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
+        raise _missing_model(settings, type(exc).__name__) from None
+    match = re.search(r"snapshots/([0-9a-f]{40})/", path)
+    return json.loads(Path(path).read_text()), match.group(1) if match else (settings.revision or "main")
+
+
+def quiet_libraries() -> None:
+    """Keep diffusers/transformers chatter (loading bars, CLIP truncation notes) off the console;
+    dataigm's own progress bars say what is happening."""
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    dlog.set_verbosity_error()
+    dlog.disable_progress_bar()
+    tlog.set_verbosity_error()
+    tlog.disable_progress_bar()
+
+
+def load_pipeline(settings: GenerationSettings, pinned: str | None = None) -> LoadedPipeline:
+    """Load `settings.model` with AutoPipelineForText2Image and apply the settings.
+
+    `pinned`: the revision the plan resolved (Hub commit or local content digest); a model whose
+    weights no longer match it is refused, so one build never mixes two sets of weights."""
+    import torch
+    from diffusers import AutoPipelineForText2Image
+
+    quiet_libraries()
+    cuda = torch.cuda.is_available()
+    settings.check(cuda_available=cuda)
+    index, revision = read_model_index(settings)
+    if pinned is not None and revision != pinned:
+        raise DataIGMError(f"model {settings.model!r} is now {revision}, but this build was planned with {pinned}: "
+                           "its weights changed; rebuild into a new --out folder")
+    device = settings.resolved_device(cuda)
+    dtype = settings.resolved_dtype(device)
+    if device == "cpu" and settings.cpu_threads:
+        torch.set_num_threads(settings.cpu_threads)
+    kwargs: dict[str, Any] = {"dtype": getattr(torch, TORCH_DTYPES[dtype])}
+    if settings.revision and not Path(settings.model).is_dir():
+        kwargs["revision"] = settings.revision
+    has_checker = "safety_checker" in index
+    if has_checker and settings.safety_checker == "off":
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    try:
+        pipe = AutoPipelineForText2Image.from_pretrained(settings.model, **kwargs)
+    except (OSError, ValueError) as exc:
+        raise _missing_model(settings, str(exc).splitlines()[0]) from None
+    if settings.safety_checker == "on" and getattr(pipe, "safety_checker", None) is None:
+        raise DataIGMError(f"--safety-checker on, but {settings.model!r} ships no safety checker")
+    if settings.scheduler != "default":
+        import diffusers
+
+        cls = getattr(diffusers, SCHEDULERS[settings.scheduler])
+        pipe.scheduler = cls.from_config(pipe.scheduler.config)
+    pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+    accelerations = ["sdpa"] if hasattr(torch.nn.functional, "scaled_dot_product_attention") else []
+    denoiser = getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
+    if device == "cuda" and denoiser is not None:
+        denoiser.to(memory_format=torch.channels_last)
+        pipe.vae.to(memory_format=torch.channels_last)
+        accelerations.append("channels_last")
+    if settings.compile and denoiser is not None:
+        compiled = torch.compile(denoiser, fullgraph=False)
+        if hasattr(pipe, "unet"):
+            pipe.unet = compiled
+        else:
+            pipe.transformer = compiled
+        accelerations.append("torch_compile")
+    sched_cfg = {k: v for k, v in dict(pipe.scheduler.config).items() if not k.startswith("_")}
+    return LoadedPipeline(
+        pipe=pipe, model_id=settings.model, revision=revision,
+        pipeline_class=type(pipe).__name__, scheduler=type(pipe.scheduler).__name__,
+        scheduler_config=json.dumps(sched_cfg, sort_keys=True, default=str),
+        device=device, dtype=dtype, accelerations=accelerations,
+        safety_checker=settings.safety_checker if has_checker else "absent",
+    )

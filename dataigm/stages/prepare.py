@@ -1,0 +1,175 @@
+"""Prepare: prompts, image jobs and the build plan, written once before any image is made.
+
+Everything that decides the rows is pinned here: the model's revision (a Hub commit, or the content
+digest of a local folder), the taxonomy and recipe bytes, the dataigm version, every seed and the
+rank -> shard layout. A rerun with other settings is refused and names what changed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dataigm.core import faults
+from dataigm.core.errors import DataIGMError
+from dataigm.core.ids import SPLITS
+from dataigm.core.logs import get
+from dataigm.core.plan import PLAN, TINY_CLIP_DIR, TINY_SD_DIR, BuildConfig, load_plan
+from dataigm.core.registry import builder_for
+from dataigm.core.schema import concept_ids, prompt_features
+from dataigm.core.storage import Store
+from dataigm.core.taxonomy import Concept, load_taxonomy
+from dataigm.stages.imports import imported_concept, imported_rows
+
+log = get("prepare")
+# Flags named when a resume is refused because one of these changed.
+FLAG_OF = {"batch_size": "--batch-size", "base_seed": "--seed", "steps": "--steps", "guidance": "--guidance",
+           "scheduler": "--scheduler", "height": "--height", "width": "--width", "dtype": "--dtype",
+           "negative_prompt": "--negative-prompt", "model": "--model", "revision": "--revision",
+           "device": "--device", "cpu_threads": "(cpu threads)", "compile": "--compile",
+           "safety_checker": "--safety-checker", "images_per_prompt": "--images-per-prompt",
+           "prompt_count": "--count", "image_limit": "--image-limit", "shard_size": "--shard-size"}
+
+
+def jobs_path(concept: str) -> str:
+    return f"_build/jobs/{concept}.parquet"
+
+
+def prompts_path(concept: str) -> str:
+    return f"_build/prompts/{concept}.parquet"
+
+
+def select_for_images(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
+    """The prompt rows that get images: `limit` pairs per subclass (forget/retain/unrelated) and per
+    robustness kind. Groups alternate which split they draw from first, so even `limit` 1 gives
+    both a train and a test split."""
+    if limit is None:
+        return rows
+    groups: dict[tuple[str | None, str | None], list[tuple[str, str]]] = {}
+    for row in rows:
+        key = (None, row["kind"]) if row["role"] == "robustness" else (row["subclass"], None)
+        pairs = groups.setdefault(key, [])
+        if (row["pair_id"], row["split"]) not in pairs:
+            pairs.append((row["pair_id"], row["split"]))
+    chosen: set[tuple[tuple[str | None, str | None], str]] = set()
+    for k, (key, pairs) in enumerate(groups.items()):
+        preferred = SPLITS[k % len(SPLITS)]
+        ordered = [p for p, s in pairs if s == preferred] + [p for p, s in pairs if s != preferred]
+        chosen.update((key, p) for p in ordered[:limit])
+    return [r for r in rows if (((None, r["kind"]) if r["role"] == "robustness" else (r["subclass"], None)),
+                                r["pair_id"]) in chosen]
+
+
+def prompt_rows(concept: Concept, cfg: BuildConfig) -> list[dict[str, Any]]:
+    rows = builder_for(concept).prompt_rows(concept, cfg.settings.base_seed, cfg.prompt_count, cfg.images_per_prompt)
+    ids = concept_ids(concept)
+    for row in rows:
+        row.setdefault("concept_ids", ids)
+    return rows
+
+
+def prompt_table(rows: list[dict[str, Any]], label_names: tuple[str, str] | None) -> pa.Table:
+    features = prompt_features(label_names)
+    return pa.Table.from_pylist([{k: r.get(k) for k in features} for r in rows], schema=features.arrow_schema)
+
+
+def _inputs(concepts: list[Concept], store: Store) -> dict[str, str]:
+    """Digests of the code and data that decide rows (taxonomy, each recipe used, dataigm)."""
+    digests = {"dataigm": version("dataigm"), "taxonomy": load_taxonomy().digest}
+    for c in concepts:
+        builder = builder_for(c)
+        if builder.recipe_file is not None:
+            digests[f"recipe:{builder.category}"] = builder.digest()
+    return digests
+
+
+def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Flags (or inputs) whose values differ between two plan configs."""
+    out = []
+    for key in sorted(set(old["settings"]) | set(new["settings"])):
+        if old["settings"].get(key) != new["settings"].get(key):
+            out.append(f"{FLAG_OF.get(key, key)} {old['settings'].get(key)!r} -> {new['settings'].get(key)!r}")
+    for key in ("images_per_prompt", "prompt_count", "image_limit", "shard_size", "model_label"):
+        if old.get(key) != new.get(key):
+            out.append(f"{FLAG_OF.get(key, key)} {old.get(key)!r} -> {new.get(key)!r}")
+    for key in sorted(set(old.get("inputs", {})) | set(new.get("inputs", {}))):
+        if key != "model" and old.get("inputs", {}).get(key) != new.get("inputs", {}).get(key):
+            out.append(f"{key} changed ({old['inputs'].get(key)} -> {new['inputs'].get(key)})")
+    return out
+
+
+def _pin_model(cfg: BuildConfig, store: Store) -> None:
+    """Build the smoke preset's tiny models, and pin the model revision (once per build)."""
+    if cfg.preset == "smoke" and not cfg.settings.model:
+        cfg.settings = dataclasses.replace(cfg.settings, model=build_tiny_models_at(store)[0])
+    if cfg.preset == "smoke" and cfg.curation.clip is None:
+        cfg.curation = dataclasses.replace(cfg.curation, clip=build_tiny_models_at(store)[1])
+    if "model" not in cfg.inputs:
+        from dataigm.stages.models import read_model_index
+
+        cfg.inputs["model"] = read_model_index(cfg.settings)[1]
+
+
+def prepare(cfg: BuildConfig) -> dict[str, Any]:
+    """Write the prompt rows, the image jobs and the plan (idempotent; refuses changed settings)."""
+    store = Store(cfg.out)
+    taxonomy = load_taxonomy()
+    imported = [n for n in cfg.concepts if imported_concept(store, n) is not None]
+    rest = [n for n in cfg.concepts if n not in imported]
+    concepts = taxonomy.resolve(rest) if rest or not cfg.concepts else []
+    with store.lock(PLAN):
+        old = load_plan(store) if store.exists(PLAN) else None
+        if old is not None:  # a resume: the model stays pinned to what the plan resolved
+            cfg.inputs = {**old["config"].get("inputs", {})}
+            model = cfg.settings.model or old["config"]["settings"]["model"]
+            cfg.settings = dataclasses.replace(cfg.settings, model=model)
+            if cfg.preset == "smoke" and cfg.curation.clip is None:
+                cfg.curation = dataclasses.replace(cfg.curation, clip=old["config"]["curation"].get("clip"))
+        cfg.inputs.update(_inputs(concepts + [taxonomy.concept(n) for n in (old or {}).get("concepts", [])
+                                              if n in taxonomy.concepts], store))
+        _pin_model(cfg, store)
+        fingerprint = cfg.fingerprint()
+        plan = {"config": cfg.to_json(), "concepts": [], "jobs": {}, "fingerprint": fingerprint}
+        if old is not None:
+            if old["fingerprint"] != fingerprint:
+                changes = _changed(old["config"], plan["config"]) or ["settings"]
+                raise DataIGMError(f"{cfg.out} holds a build with other settings ({'; '.join(changes)}); rerun with "
+                                   "the same flags, or choose another --out")
+            plan["concepts"], plan["jobs"] = old["concepts"], old["jobs"]
+            plan["last_tasks"] = old.get("last_tasks", 1)
+            plan["config"]["curation"] = old["config"]["curation"]  # re-curation changes it, not a resume
+        for name in [c.name for c in concepts] + imported:
+            if name in plan["jobs"] and store.exists(jobs_path(name)):
+                continue
+            if name in imported:
+                rows = imported_rows(store, name)
+            else:
+                concept = taxonomy.concept(name)
+                rows = prompt_rows(concept, cfg)
+                store.write_table(prompts_path(name), prompt_table(rows, concept.label_names))
+            jobs = select_for_images(rows, cfg.image_limit)
+            store.write_table(jobs_path(name), pa.Table.from_pylist(jobs))
+            plan["jobs"][name] = sum(len(r["seeds"]) for r in jobs)
+            log.debug("prepared %s: %d prompts, %d images", name, len(rows), plan["jobs"][name])
+        order = list(taxonomy.concepts)
+        wanted = set(plan["concepts"]) | {c.name for c in concepts} | set(imported)
+        plan["concepts"] = sorted(wanted, key=lambda n: (order.index(n) if n in order else len(order), n))
+        faults.point("prepare:before-plan")
+        store.write_json(PLAN, plan)
+    return plan
+
+
+def build_tiny_models_at(store: Store) -> tuple[str, str]:
+    """The smoke preset's tiny random SD pipeline and CLIP, built in code inside the output folder
+    (local only; concurrent ranks each build into a temporary name and the first rename wins)."""
+    from dataigm.stages.tiny_models import build_tiny_clip, build_tiny_pipeline
+
+    if not store.local:
+        raise DataIGMError("--preset smoke builds its tiny models on local disk; use a local --out")
+    sd = build_tiny_pipeline(Path(store.path(TINY_SD_DIR)))
+    clip = build_tiny_clip(Path(store.path(TINY_CLIP_DIR)))
+    return str(sd), str(clip)

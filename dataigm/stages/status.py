@@ -1,0 +1,45 @@
+"""`dataigm status DIR`: which ranks of a build are complete, missing or failed, and their logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from dataigm.core.plan import all_shards, load_plan
+from dataigm.core.storage import Store
+
+
+@dataclass
+class RankStatus:
+    rank: int
+    state: str  # complete | missing | failed
+    done: int
+    total: int
+    log: str | None
+
+
+def _log_of(store: Store, tasks: int, rank: int) -> tuple[str | None, bool]:
+    """(log path, whether it records a failure) of a rank's datatrove task log."""
+    for rel in (f"_build/logs/generate-{tasks}/logs/task_{rank:05d}.log",):
+        if store.exists(rel):
+            text = store.read_bytes(rel).decode(errors="replace")
+            return store.path(rel), ("Traceback" in text or "| ERROR" in text)
+    return None, False
+
+
+def rank_statuses(out: str, tasks: int | None = None) -> tuple[list[RankStatus], bool]:
+    """Status of every rank of `tasks` (default: the last build's), and whether it is packed."""
+    from dataigm.stages.run import missing_shards
+
+    store = Store(out)
+    plan = load_plan(store)
+    tasks = tasks or plan.get("last_tasks", 1)
+    missing = {s.name for s in missing_shards(store, plan)}
+    shards = all_shards(plan)
+    statuses = []
+    for rank in range(tasks):
+        mine = [s for i, s in enumerate(shards) if i % tasks == rank]
+        done = sum(s.name not in missing for s in mine)
+        log, failed = _log_of(store, tasks, rank)
+        state = "complete" if done == len(mine) else ("failed" if failed else "missing")
+        statuses.append(RankStatus(rank, state, done, len(mine), log))
+    return statuses, store.exists("dataigm.json") and not missing

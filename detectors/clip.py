@@ -1,0 +1,130 @@
+"""CLIP towers shared by the CLIP judges: image embeddings from a vision tower, text embeddings
+for zero-shot checks, loaded through transformers' `from_pretrained` at a pinned revision.
+
+dtype "bf16" runs the towers in bfloat16 (≈1.8x faster on CPU); scores stay within BF16_TOLERANCE
+of fp32 (checked in the tests and the judges benchmark).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from dataigm.core.errors import DataIGMError
+
+DTYPES = ("fp32", "bf16")
+BF16_TOLERANCE = 0.02  # max |score_bf16 - score_fp32| on a probability scale
+
+
+def _torch_dtype(dtype: str):
+    import torch
+
+    if dtype not in DTYPES:
+        raise DataIGMError(f"CLIP dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    return torch.float32 if dtype == "fp32" else torch.bfloat16
+
+
+def pinned_revision(model_id: str, revision: str | None, config: Any) -> str:
+    """The revision to record: a local folder's content digest, else the Hub commit it resolved to."""
+    if Path(model_id).is_dir():
+        from dataigm.core.fingerprint import folder_digest
+
+        return f"local:{folder_digest(Path(model_id))}"
+    return getattr(config, "_commit_hash", None) or revision or "main"
+
+
+def load_failed(model_id: str, exc: Exception, flag: str = "--clip") -> DataIGMError:
+    return DataIGMError(f"cannot load CLIP model {model_id!r}: {str(exc).splitlines()[0]} (pass {flag} PATH to a "
+                        "local CLIP folder; with HF_HUB_OFFLINE=1 only cached models load)")
+
+
+class ClipEncoder:
+    """L2-normalised image embeddings from a CLIP vision tower."""
+
+    def __init__(self, backbone: str, revision: str | None = None, device: str | None = None,
+                 batch_size: int = 32, dtype: str = "fp32", preprocessing: dict[str, Any] | None = None):
+        import torch
+        from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
+
+        try:
+            self.model = CLIPVisionModelWithProjection.from_pretrained(backbone, revision=revision).eval()
+            # A judge artifact brings the preprocessing it was trained with; never the backbone's current one.
+            self.processor = (CLIPImageProcessor(**preprocessing) if preprocessing is not None
+                              else CLIPImageProcessor.from_pretrained(backbone, revision=revision))
+        except OSError as exc:
+            raise load_failed(backbone, exc, "--backbone") from None
+        self.backbone, self.dtype = backbone, dtype
+        self.revision = pinned_revision(backbone, revision, self.model.config)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device, dtype=_torch_dtype(dtype))
+        self.batch_size = batch_size
+
+    @property
+    def dim(self) -> int:
+        return int(self.model.config.projection_dim)
+
+    def preprocessing(self) -> dict[str, Any]:
+        config = json.loads(self.processor.to_json_string())
+        return {k: v for k, v in config.items() if k not in ("image_processor_type", "processor_class")}
+
+    def embed(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(images), self.batch_size):
+                batch = [im.convert("RGB") for im in images[i : i + self.batch_size]]
+                pixels = self.processor(images=batch, return_tensors="pt")["pixel_values"]
+                emb = self.model(pixel_values=pixels.to(self.device, dtype=self.model.dtype)).image_embeds
+                out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
+
+
+class ClipTextImage:
+    """A full CLIP model: image and text embeddings in one space, and its logit scale."""
+
+    def __init__(self, model_id: str, revision: str | None = None, device: str | None = None,
+                 dtype: str = "fp32", batch_size: int = 32):
+        import torch
+        from transformers import CLIPModel, CLIPProcessor
+
+        try:
+            self.model = CLIPModel.from_pretrained(model_id, revision=revision).eval()
+            self.processor = CLIPProcessor.from_pretrained(model_id, revision=revision)
+        except (OSError, ValueError) as exc:
+            raise load_failed(model_id, exc) from None
+        self.model_id, self.dtype, self.batch_size = model_id, dtype, batch_size
+        self.revision = pinned_revision(model_id, revision, self.model.config)
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device, dtype=_torch_dtype(dtype))
+
+    @property
+    def logit_scale(self) -> float:
+        return float(self.model.logit_scale.exp().item())
+
+    def text_embeddings(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            tokens = self.processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
+            emb = self.model.get_text_features(**{k: v.to(self.device) for k, v in tokens.items()})
+            emb = emb.pooler_output if hasattr(emb, "pooler_output") else emb
+            return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
+
+    def image_embeddings(self, images: list[Image.Image]) -> np.ndarray:
+        import torch
+
+        out = []
+        with torch.inference_mode():
+            for i in range(0, len(images), self.batch_size):
+                batch = [im.convert("RGB") for im in images[i : i + self.batch_size]]
+                pixels = self.processor.image_processor(images=batch, return_tensors="pt")["pixel_values"]
+                emb = self.model.get_image_features(pixel_values=pixels.to(self.device, dtype=self.model.dtype))
+                emb = emb.pooler_output if hasattr(emb, "pooler_output") else emb
+                out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
+        dim = int(self.model.config.projection_dim)
+        return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
