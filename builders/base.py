@@ -84,10 +84,11 @@ class CategoryBuilder:
         about = f"the concept {concept.display_name}"
         judge = options.judge_for(concept.name, concept.category)
         if judge:
-            return Check("concept", "judge", {"artifact": judge, "concept": concept.name}, expect, about)
+            return Check("concept", "judge", {"artifact": judge, "concept": concept.name, "dtype": options.clip_dtype},
+                         expect, about)
         return Check("concept", "clip-zero-shot", {
-            "model": options.clip or DEFAULT_CLIP, "revision": options.clip_revision,
-            "positive": positive, "negative": negative, "threshold": options.clip_threshold}, expect, about)
+            "model": options.clip or DEFAULT_CLIP, "revision": options.clip_revision, "positive": positive,
+            "negative": negative, "threshold": options.clip_threshold, "dtype": options.clip_dtype}, expect, about)
 
 
 def article(word: str) -> str:

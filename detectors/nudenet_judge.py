@@ -37,10 +37,26 @@ class NudeNetJudge:
         details = json.dumps(sorted({d["class"] for d in hits if d["score"] >= self.threshold}))
         return threshold_verdict(self.name, self.version, score, self.threshold, "nudity", details)
 
+    def _blob(self, image: np.ndarray) -> tuple[np.ndarray, int, int, int, int]:
+        """NudeNet's input for one RGB image, bit-identical to the package's `_read_image` (BGR, padded
+        to a square at the bottom/right, bilinear resize, x/255, channels first), without its
+        colour conversions and blob copies: (blob, x_pad, y_pad, width, height)."""
+        import cv2
+
+        height, width = image.shape[:2]
+        size = max(height, width)
+        bgr = np.ascontiguousarray(image[..., ::-1])
+        if size != width or size != height:
+            bgr = cv2.copyMakeBorder(bgr, 0, size - height, 0, size - width, cv2.BORDER_CONSTANT)
+        side = self._detector.input_width
+        resized = cv2.resize(bgr, (side, side), interpolation=cv2.INTER_LINEAR)
+        blob = (resized.astype(np.float32) * np.float32(1 / 255.0)).transpose(2, 0, 1)
+        return blob, size - width, size - height, width, height
+
     def detect(self, images: list[np.ndarray]) -> list[list[dict]]:
         """NudeNet's detections for RGB images, batched through its ONNX session.
 
-        Same preprocessing (the package's own `_read_image`) and the same rules as its per-image
+        The same input tensor as the package (see `_blob`) and the same rules as its per-image
         `_postprocess` (argmax class per anchor, score >= 0.2, class-agnostic NMS 0.25/0.45),
         vectorised with numpy instead of a Python loop over 2,100 anchors per image.
         """
@@ -48,16 +64,13 @@ class NudeNetJudge:
         import nudenet.nudenet as package
 
         all_labels = vars(package)["__labels"]  # module-private list; a class body would mangle the name
-        _read_image = package._read_image
-
-        detections: list[list[dict]] = []
         det = self._detector
+        detections: list[list[dict]] = []
         for start in range(0, len(images), self.batch_size):
-            # NudeNet reads images as OpenCV does: BGR channel order.
-            prepared = [_read_image(np.ascontiguousarray(img[..., ::-1]), det.input_width)
-                        for img in images[start : start + self.batch_size]]
-            outputs = det.onnx_session.run(None, {det.input_name: np.vstack([p[0] for p in prepared])})[0]
-            for out, (_, _, _, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
+            prepared = [self._blob(img) for img in images[start : start + self.batch_size]]
+            batch = np.stack([p[0] for p in prepared])
+            outputs = det.onnx_session.run(None, {det.input_name: batch})[0]
+            for out, (_, x_pad, y_pad, width, height) in zip(outputs, prepared, strict=True):
                 rows = out.T  # (anchors, 4 + classes)
                 scores = rows[:, 4:]
                 best = scores.max(axis=1)

@@ -45,6 +45,9 @@ def test_local_executor_two_workers_matches_single_process(reference, tmp_path):
     assert result.returncode == 0, result.stderr
     assert packed_rows(out) == reference
     assert len(list((out / "_build" / "logs" / "generate-3" / "completions").iterdir())) == 3
+    # Each task log says what its rank did, one line per shard.
+    task_log = (out / "_build" / "logs" / "generate-3" / "logs" / "task_00000.log").read_text()
+    assert "rank 0/3" in task_log and "rows generated in" in task_log and "curated shard" in task_log
     status = subprocess.run([sys.executable, "-m", "dataigm.cli", "status", str(out)], capture_output=True,
                             text=True)
     assert status.returncode == 0 and "3/3 ranks complete; release packed" in status.stdout

@@ -55,7 +55,8 @@ def test_artifact_round_trip_gives_identical_scores(clip_judge, separable, tmp_p
 
     csv_path, parquet_path = tmp_path / "a.csv", tmp_path / "b.parquet"
     for out in (csv_path, parquet_path):
-        result = cli("judge", "--judge", str(clip_judge), str(separable), "--config", "church", "--out", str(out))
+        result = cli("judge", "--judge", str(clip_judge), str(separable), "--config", "church", "--out", str(out),
+                     "--dtype", "fp32")
         assert result.returncode == 0, result.stderr
     a = pacsv.read_csv(csv_path).to_pydict()
     import pyarrow.parquet as pq
@@ -230,3 +231,20 @@ def test_real_images_from_a_hugging_face_dataset(tiny_clip, separable, fixtures,
     assert "added 10 real images" in result.stdout
     config = json.loads((out / "config.json").read_text())
     assert "real:hf-real" in config["training_data"]["sources"]
+
+
+def test_clip_judges_in_bf16_stay_within_the_stated_tolerance(clip_judge, fixtures, tmp_path):
+    from dataigm.core.images import image_files, read_image
+    from dataigm.stages.tiny_models import build_tiny_clip
+    from detectors.clip import BF16_TOLERANCE
+    from detectors.clip_head import ClipHeadJudge
+    from detectors.clip_zero_shot import ClipZeroShot
+
+    images = [read_image(p)[0] for p in image_files(fixtures / "images")]
+    head = {dtype: ClipHeadJudge.load(clip_judge, dtype=dtype).scores(images)[0] for dtype in ("fp32", "bf16")}
+    assert np.abs(head["fp32"] - head["bf16"]).max() <= BF16_TOLERANCE
+    model = str(build_tiny_clip(tmp_path / "tiny-clip"))
+    texts = {"positive": ["a photo of a church"], "negative": ["a photo of a person", "a painting"]}
+    zero = {dtype: ClipZeroShot(model, **texts, dtype=dtype).scores(images) for dtype in ("fp32", "bf16")}
+    assert np.abs(zero["fp32"] - zero["bf16"]).max() <= BF16_TOLERANCE
+    assert not np.array_equal(zero["fp32"], zero["bf16"])  # bf16 really ran

