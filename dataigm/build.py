@@ -5,21 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dataigm.core.errors import DataIGMError
-from dataigm.core.plan import PLAN, BuildConfig
+from dataigm.core.plan import PLAN, BuildConfig, parse_shard
 from dataigm.core.storage import Store
 from dataigm.engines import EngineOptions, run_engine
-
-
-def parse_shard(spec: str) -> tuple[int, int]:
-    """'3/8' -> (3, 8), checked before any work."""
-    try:
-        rank, world = (int(x) for x in spec.split("/"))
-    except ValueError:
-        raise DataIGMError(f"--shard {spec!r}: expected RANK/TASKS, e.g. 0/8") from None
-    if world < 1 or not 0 <= rank < world:
-        raise DataIGMError(f"--shard {spec!r}: needs TASKS >= 1 and 0 <= RANK < TASKS")
-    return rank, world
 
 
 def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None = None,
@@ -54,6 +42,8 @@ def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None 
         manifest = pack(cfg.out, progress=progress)
         return {"seconds": round(time.time() - started, 1), **stats, "packed": True,
                 "configs": manifest["configs"]}
-    result = run_engine(cfg.out, engine)
+    from dataigm.stages.pack import finish_build
+
+    result = run_engine(cfg.out, engine, run_rank, finish_build)
     configs = store.read_json("dataigm.json")["configs"] if result["packed"] else {}
     return {"seconds": round(time.time() - started, 1), **result, "configs": configs}

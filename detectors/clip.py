@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from dataigm.core.errors import DataIGMError
+from dataigm.core.registry import DETECTORS
 
 DTYPES = ("fp32", "bf16")
 BF16_TOLERANCE = 0.02  # max |score_bf16 - score_fp32| on a probability scale
@@ -37,6 +38,20 @@ def pinned_revision(model_id: str, revision: str | None, config: Any) -> str:
     return getattr(config, "_commit_hash", None) or revision or "main"
 
 
+def require_reachable(model_id: str, revision: str | None, flag: str = "--clip") -> None:
+    """Fail fast, before importing transformers, when the model can only come from the Hub and the
+    Hub is off (HF_HUB_OFFLINE) and the model is not in the local cache."""
+    import os
+
+    if Path(model_id).is_dir() or os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false"):
+        return
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(model_id, "config.json", revision=revision), str):
+        raise DataIGMError(f"cannot load CLIP model {model_id!r}: not on disk and HF_HUB_OFFLINE is set "
+                           f"(pass {flag} PATH to a local CLIP folder)")
+
+
 def load_failed(model_id: str, exc: Exception, flag: str = "--clip") -> DataIGMError:
     return DataIGMError(f"cannot load CLIP model {model_id!r}: {str(exc).splitlines()[0]} (pass {flag} PATH to a "
                         "local CLIP folder; with HF_HUB_OFFLINE=1 only cached models load)")
@@ -47,6 +62,7 @@ class ClipEncoder:
 
     def __init__(self, backbone: str, revision: str | None = None, device: str | None = None,
                  batch_size: int = 32, dtype: str = "fp32", preprocessing: dict[str, Any] | None = None):
+        require_reachable(backbone, revision, "--backbone")
         import torch
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
@@ -84,11 +100,14 @@ class ClipEncoder:
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
 
+@DETECTORS.register("clip-embed")
 class ClipTextImage:
-    """A full CLIP model: image and text embeddings in one space, and its logit scale."""
+    """A full CLIP model: image and text embeddings in one space, and its logit scale (the building
+    block of zero-shot checks, and of CLIP score and CMMD in evaluation)."""
 
     def __init__(self, model_id: str, revision: str | None = None, device: str | None = None,
                  dtype: str = "fp32", batch_size: int = 32):
+        require_reachable(model_id, revision)
         import torch
         from transformers import CLIPModel, CLIPProcessor
 

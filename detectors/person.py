@@ -65,15 +65,17 @@ class PersonPresence:
     name = "yolo-person"
 
     def __init__(self, weights: str = "yolov8n.pt", conf: float = 0.25, class_id: int = PERSON_CLASS,
-                 arch: str = "yolov8n.yaml"):
-        self.threshold, self.class_id, self.weights = conf, class_id, weights
+                 arch: str = "yolov8n.yaml", iou: float = 0.7):
+        self.threshold, self.class_id, self.weights, self.iou = conf, class_id, weights, iou
         self.model = _detector_weights(weights, arch)
         self.version = f"ultralytics {version('ultralytics')}/{Path(weights).name}"
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
         # ultralytics expects BGR arrays, as OpenCV reads them.
+        if not images:
+            return []
         results = self.model.predict([im[..., ::-1] for im in images], conf=min(self.threshold, 0.999),
-                                     classes=[self.class_id], verbose=False, device="cpu") if images else []
+                                     classes=[self.class_id], iou=self.iou, verbose=False, device="cpu")
         out = []
         for r in results:
             confs = r.boxes.conf.tolist() if r.boxes is not None else []

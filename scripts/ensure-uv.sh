@@ -7,4 +7,7 @@ if ! command -v uv >/dev/null 2>&1; then
   fi
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
-uv sync --frozen --quiet --all-extras
+# Compiled bytecode for the environment, and allowed for the project's own modules: where
+# PYTHONDONTWRITEBYTECODE is set, every process would otherwise compile torch & co from source.
+unset PYTHONDONTWRITEBYTECODE
+uv sync --frozen --quiet --all-extras --compile-bytecode

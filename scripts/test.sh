@@ -3,7 +3,7 @@
 # (with the dev tools), then lint and tests. Extra arguments go to pytest.
 set -euo pipefail
 source "$(dirname "$0")/ensure-uv.sh"
-uv sync --frozen --quiet --all-extras --group dev
+uv sync --frozen --quiet --all-extras --group dev --compile-bytecode
 uv run --frozen ruff check .
 # A real single-node Slurm cluster for the Slurm engine test (root + apt: installs and starts it;
 # elsewhere that test is skipped and says why).

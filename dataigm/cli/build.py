@@ -36,9 +36,9 @@ def _curation_options(args: argparse.Namespace):
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from dataigm.build import build, parse_shard
+    from dataigm.build import build
     from dataigm.cli.checks import check_out_folder, in_range, positive
-    from dataigm.core.plan import preset_config
+    from dataigm.core.plan import parse_shard, preset_config
     from dataigm.core.storage import Store
     from dataigm.core.taxonomy import load_taxonomy
     from dataigm.stages.imports import imported_concept

@@ -108,6 +108,17 @@ class Shard:
         return f"_build/verdicts/{self.name}.parquet"
 
 
+def parse_shard(spec: str) -> tuple[int, int]:
+    """'3/8' -> (3, 8), checked before any work."""
+    try:
+        rank, world = (int(x) for x in spec.split("/"))
+    except ValueError:
+        raise DataIGMError(f"--shard {spec!r}: expected RANK/TASKS, e.g. 0/8") from None
+    if world < 1 or not 0 <= rank < world:
+        raise DataIGMError(f"--shard {spec!r}: needs TASKS >= 1 and 0 <= RANK < TASKS")
+    return rank, world
+
+
 def shards_of(concept: str, n_jobs: int, shard_size: int) -> list[Shard]:
     return [Shard(concept, k, s, min(s + shard_size, n_jobs))
             for k, s in enumerate(range(0, n_jobs, shard_size))]

@@ -3,6 +3,7 @@ executors (the [cluster] extra), imported only when one is chosen."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,11 +35,13 @@ class EngineOptions:
         return f"{base}/{stage}-{self.tasks}"
 
 
-def run_engine(out: str, opts: EngineOptions) -> dict[str, Any]:
-    """Run every rank on the chosen engine, then pack. Slurm returns after submitting both jobs."""
+def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, Any]],
+               finish_fn: Callable[[str], Any]) -> dict[str, Any]:
+    """Run `rank_fn(out, rank, world)` for every rank on the chosen engine, then `finish_fn(out)`
+    once. Slurm returns after submitting the job array and the dependent finishing job."""
     if opts.engine not in ENGINES:
         raise UnknownNameError("engine", opts.engine, ENGINES)
     require("cluster", f"--engine {opts.engine}")
     from dataigm.engines.steps import run_engine as run
 
-    return run(out, opts)
+    return run(out, opts, rank_fn, finish_fn)

@@ -1,4 +1,4 @@
-"""The build stages as datatrove pipeline steps, calling the same engine-agnostic functions as a
+"""Ranks as datatrove pipeline steps: the same engine-agnostic rank and finishing functions as a
 plain `dataigm build`: rank r of N runs plan shards r, r+N, ...; packing runs once, after every rank.
 Inside a datatrove task, dataigm's log lines go to datatrove's logger (loguru), so every task log
 shows one line per shard."""
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
@@ -32,50 +33,49 @@ def _log_to_datatrove() -> None:
         root.addHandler(_ToLoguru())
 
 
-class GenerateShards(PipelineStep):
-    """Generate and curate the plan shards of one rank (skipping complete ones)."""
+class RunRanks(PipelineStep):
+    """Run one rank of the work planned in `out` with `rank_fn(out, rank, world, progress=False)`
+    (a module-level function, pickled by reference for Slurm and Ray)."""
 
-    name = "dataigm generate+curate"
+    name = "dataigm ranks"
     type = "🎨 GENERATE"
 
-    def __init__(self, out: str, gpus: list[str] | None = None):
+    def __init__(self, out: str, rank_fn: Callable[..., dict[str, Any]], gpus: list[str] | None = None):
         super().__init__()
-        self.out, self.gpus = out, gpus
+        self.out, self.rank_fn, self.gpus = out, rank_fn, gpus
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
         _log_to_datatrove()
         if self.gpus:  # one worker per GPU on a local machine
             os.environ["CUDA_VISIBLE_DEVICES"] = self.gpus[rank % len(self.gpus)]
-        from dataigm.stages.run import run_rank
-
-        stats = run_rank(self.out, rank, world_size, progress=False)
+        stats = self.rank_fn(self.out, rank, world_size, progress=False)
         self.stat_update("shards_generated", value=stats["generated"])
         self.stat_update("shards_skipped", value=stats["skipped"])
 
 
-class PackRelease(PipelineStep):
-    """Pack the release folder; refuses (fails) while any shard of the plan is missing."""
+class Finish(PipelineStep):
+    """Run once after every rank: `finish_fn(out)` (pack a release, summarise an evaluation)."""
 
-    name = "dataigm pack"
+    name = "dataigm finish"
     type = "📦 PACK"
 
-    def __init__(self, out: str):
+    def __init__(self, out: str, finish_fn: Callable[[str], Any]):
         super().__init__()
-        self.out = out
+        self.out, self.finish_fn = out, finish_fn
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
-        from dataigm.stages.pack import pack
-
         _log_to_datatrove()
-        pack(self.out, progress=False)
+        self.finish_fn(self.out)
 
 
-def run_engine(out: str, opts: EngineOptions) -> dict[str, Any]:
-    """Run every rank on the chosen engine, then pack. Slurm returns after submitting both jobs."""
+def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, Any]],
+               finish_fn: Callable[[str], Any]) -> dict[str, Any]:
+    """Run every rank on the chosen engine, then finish. Slurm returns after submitting both jobs."""
+    ranks = RunRanks(out, rank_fn, opts.gpus if opts.engine == "local" else None)
     if opts.engine == "local":
         from datatrove.executor import LocalPipelineExecutor
 
-        LocalPipelineExecutor([GenerateShards(out, opts.gpus)], tasks=opts.tasks, workers=opts.workers,
+        LocalPipelineExecutor([ranks], tasks=opts.tasks, workers=opts.workers,
                               logging_dir=opts.logs(out, "generate")).run()
     elif opts.engine == "ray":
         import ray
@@ -83,18 +83,16 @@ def run_engine(out: str, opts: EngineOptions) -> dict[str, Any]:
 
         if not ray.is_initialized():
             ray.init(ignore_reinit_error=True, include_dashboard=False, log_to_driver=False)
-        RayPipelineExecutor([GenerateShards(out)], tasks=opts.tasks, workers=opts.workers,
+        RayPipelineExecutor([ranks], tasks=opts.tasks, workers=opts.workers,
                             logging_dir=opts.logs(out, "generate"), cpus_per_task=opts.cpus_per_task,
                             gpus_per_task=opts.gpus_per_task, mem_per_cpu_gb=opts.mem_per_cpu_gb).run()
     elif opts.engine == "slurm":
-        return submit_slurm(out, opts)
-    from dataigm.stages.pack import pack
-
-    pack(out, progress=False)
+        return submit_slurm(out, opts, ranks, Finish(out, finish_fn))
+    finish_fn(out)
     return {"engine": opts.engine, "tasks": opts.tasks, "packed": True}
 
 
-def slurm_executors(out: str, opts: EngineOptions):
+def slurm_executors(out: str, opts: EngineOptions, ranks: PipelineStep, finish: PipelineStep):
     from datatrove.executor import SlurmPipelineExecutor
 
     if not opts.partition:
@@ -106,17 +104,17 @@ def slurm_executors(out: str, opts: EngineOptions):
                   venv_path=venv, sbatch_args=opts.sbatch_args or None, requeue=True,
                   mem_per_cpu_gb=opts.mem_per_cpu_gb, cpus_per_task=opts.cpus_per_task)
     generate = SlurmPipelineExecutor(
-        [GenerateShards(out)], tasks=opts.tasks, workers=opts.workers, gpus_per_task=opts.gpus_per_task,
+        [ranks], tasks=opts.tasks, workers=opts.workers, gpus_per_task=opts.gpus_per_task,
         job_name=f"{opts.job_name}-generate", logging_dir=opts.logs(out, "generate"),
         slurm_logs_folder=f"{opts.logs(out, 'generate')}/slurm", **common)
     packer = SlurmPipelineExecutor(
-        [PackRelease(out)], tasks=1, job_name=f"{opts.job_name}-pack", depends=generate,
+        [finish], tasks=1, job_name=f"{opts.job_name}-pack", depends=generate,
         logging_dir=opts.logs(out, "pack"), slurm_logs_folder=f"{opts.logs(out, 'pack')}/slurm", **common)
     return generate, packer
 
 
-def submit_slurm(out: str, opts: EngineOptions) -> dict[str, Any]:
-    generate, packer = slurm_executors(out, opts)
-    packer.run()  # submits the generation job array first (a dependency), then the pack job
+def submit_slurm(out: str, opts: EngineOptions, ranks: PipelineStep, finish: PipelineStep) -> dict[str, Any]:
+    generate, packer = slurm_executors(out, opts, ranks, finish)
+    packer.run()  # submits the generation job array first (a dependency), then the finishing job
     return {"engine": "slurm", "tasks": opts.tasks, "generate_job": generate.job_id, "pack_job": packer.job_id,
             "packed": False}

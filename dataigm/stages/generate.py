@@ -126,7 +126,7 @@ def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future
             **{k: r.get(k) for k in ("category", "concept", "subclass", "role", "kind", "pair_id",
                                      "split", "prompt", "label", "source", "source_id", "attack")},
             "concept_ids": r.get("concept_ids") or [], "batch_size": settings.batch_size,
-            "id": f"{r['id']}-{job.image_index}", "negative_prompt": negative,
+            "id": r.get("image_id") or f"{r['id']}-{job.image_index}", "negative_prompt": negative,
             "image": {"bytes": png, "path": None}, "seed": job.seed,
             "image_index": job.image_index, "model_id": model_label or loaded.model_id,
             "model_revision": loaded.revision, "pipeline": loaded.pipeline_class,

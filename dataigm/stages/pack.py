@@ -113,6 +113,11 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
     return commit_release(txn, store, configs, plan)
 
 
+def finish_build(out: str) -> None:
+    """What an engine runs once after every rank of a build."""
+    pack(out, progress=False)
+
+
 def read_manifest(store: Store) -> dict[str, Any]:
     if not store.exists(MANIFEST):
         return {"schema_version": SCHEMA_VERSION, "fingerprint": None, "build": None, "configs": {}}

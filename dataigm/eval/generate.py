@@ -1,0 +1,136 @@
+"""Generating an unlearned model's image for every evaluated row: the build's generation stage with
+each row's own seed, guidance, size, negative prompt and (from the release) scheduler config,
+steps, dtype and batch size; one generator per image; shards written atomically, marked complete
+and skipped on a rerun; ranks run on the same engines as a build.
+
+The original model's images are never regenerated: they are the release's own rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+
+from dataigm.core import faults
+from dataigm.core.errors import DataIGMError
+from dataigm.core.logs import get
+from dataigm.core.plan import PLAN, Shard, load_plan, mark_complete, rank_shards, read_marker, shards_of
+from dataigm.core.settings import GenerationSettings
+from dataigm.core.storage import Store
+
+log = get("eval")
+JOB_COLUMNS = ("id", "concept", "category", "subclass", "role", "kind", "pair_id", "split", "prompt",
+               "negative_prompt", "guidance_scale", "height", "width", "attack")
+UNIFORM = ("num_inference_steps", "scheduler", "scheduler_config", "dtype")
+
+
+def release_settings(rows: list[dict[str, Any]], manifest: dict[str, Any] | None) -> dict[str, Any]:
+    """The generation settings the release used for these rows (one value per setting)."""
+    found = {}
+    for key in (*UNIFORM, "batch_size", "model_id", "model_revision"):
+        values = {r.get(key) for r in rows}
+        if len(values) > 1 and key in UNIFORM:
+            raise DataIGMError(f"the evaluated rows were generated with several {key} values "
+                               f"({sorted(map(str, values))}); evaluate one setting at a time")
+        found[key] = next(iter(values))
+    build = (manifest or {}).get("build") or {}
+    found["cpu_threads"] = (build.get("settings") or {}).get("cpu_threads", 0)
+    found["base_model"] = (build.get("settings") or {}).get("model")
+    return found
+
+
+def plan_generation(out: str, rows: list[dict[str, Any]], spec: dict[str, Any], shard_size: int = 64) -> dict[str, Any]:
+    """Write the eval's generation jobs and plan (idempotent: a rerun keeps them)."""
+    store = Store(out)
+    config = spec["config"]
+    jobs = [{**{k: r.get(k) for k in JOB_COLUMNS}, "image_id": r["id"], "seeds": [int(r["seed"])]} for r in rows]
+    with store.lock(PLAN):
+        if store.exists(PLAN):
+            plan = load_plan(store)
+            if plan["config"] != spec:
+                raise DataIGMError(f"{out} holds an evaluation with other settings; choose another --out")
+            return plan
+        store.write_table(f"_build/jobs/{config}.parquet", pa.Table.from_pylist(jobs))
+        from dataigm.core.ids import config_hash
+
+        plan = {"kind": "eval", "config": spec, "concepts": [config], "jobs": {config: len(jobs)},
+                "fingerprint": config_hash(spec)}
+        plan["config"]["shard_size"] = shard_size
+        store.write_json(PLAN, plan)
+    return plan
+
+
+def load_method(spec: dict[str, Any]):
+    """The base pipeline with the method's checkpoint applied and the release's scheduler config."""
+    import diffusers
+
+    from dataigm.eval.checkpoints import apply_checkpoint
+    from dataigm.stages.models import load_pipeline
+
+    g = spec["generation"]
+    settings = GenerationSettings(model=spec["model"] if spec["model_type"] == "pipeline" else spec["base_model"],
+                                  revision=spec.get("base_revision") if spec["model_type"] != "pipeline" else None,
+                                  steps=int(g["num_inference_steps"]), dtype=g["dtype"], device=g["device"],
+                                  batch_size=int(g["batch_size"]), cpu_threads=int(g["cpu_threads"]),
+                                  height=64, width=64)
+    pinned = spec.get("base_pinned") if spec["model_type"] != "pipeline" else None
+    loaded = load_pipeline(settings, pinned=pinned)
+    changes = {}
+    if spec["model_type"] != "pipeline":
+        changes = apply_checkpoint(loaded.pipe, spec["model"], spec["model_type"])
+    if g.get("scheduler") and g.get("scheduler_config"):
+        cls = getattr(diffusers, g["scheduler"], None)
+        if cls is None:
+            raise DataIGMError(f"the release's scheduler {g['scheduler']!r} is not in this diffusers")
+        loaded.pipe.scheduler = cls.from_config(json.loads(g["scheduler_config"]))
+        loaded.scheduler, loaded.scheduler_config = g["scheduler"], g["scheduler_config"]
+    loaded.model_id = spec["method"]
+    loaded.revision = spec["model_digest"]
+    return loaded, settings, changes
+
+
+def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> dict[str, Any]:
+    """Generate the method's images of rank `rank` of `world` (complete shards are skipped)."""
+    from tqdm.auto import tqdm
+
+    from dataigm.stages.generate import ImageJob, submit_rows
+
+    store = Store(out)
+    store.remove_temporaries("_build/images")
+    plan = load_plan(store)
+    spec = plan["config"]
+    mine = rank_shards(plan, rank, world)
+    todo = [s for s in mine if read_marker(store, s.images) is None]
+    stats = {"shards": len(mine), "generated": len(todo), "skipped": len(mine) - len(todo)}
+    if not todo:
+        return stats
+    loaded, settings, _ = load_method(spec)
+    settings = dataclasses.replace(settings, guidance=7.5)
+    jobs = store.read_table(f"_build/jobs/{spec['config']}.parquet").to_pylist()
+    total = sum(s.stop - s.start for s in todo)
+    with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=total, unit="img", desc=f"generate {spec['method']}",
+                                                         disable=not progress) as bar:
+        for shard in todo:
+            started = time.time()
+            batch = [ImageJob(row, 0) for row in jobs[shard.start : shard.stop]]
+            rows = submit_rows(loaded, batch, settings, pool, bar.update)()
+            store.write_table(shard.images, pa.Table.from_pylist(rows))
+            faults.point("eval:before-marker")
+            mark_complete(store, shard.images, len(rows), fingerprint=plan["fingerprint"])
+            log.info("rank %d/%d eval shard %s: %d images in %.1f s", rank, world, shard.name, len(rows),
+                     time.time() - started)
+    return stats
+
+
+def generated_shards(store: Store, plan: dict[str, Any]) -> list[Shard]:
+    shards = shards_of(plan["concepts"][0], plan["jobs"][plan["concepts"][0]], plan["config"]["shard_size"])
+    missing = [s.name for s in shards if read_marker(store, s.images) is None]
+    if missing:
+        raise DataIGMError(f"{store.url}: {len(missing)} generation shard(s) not complete ({', '.join(missing[:5])}); "
+                           "rerun the same command (or the missing --shard ranks)")
+    return shards

@@ -1,0 +1,385 @@
+"""EvalIGMU: checkpoint formats, reproduction of the release by the original model, metrics against
+closed forms and hand computations, clustered bootstrap coverage, IGMU file names, comparisons."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+import pytest
+
+from tests.conftest import smoke_build
+
+CLI = [sys.executable, "-m", "dataigm.cli"]
+
+
+def cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory) -> Path:
+    """Church and nudity, batch size 1 (CPU kernels round differently across batch compositions)."""
+    out = tmp_path_factory.mktemp("eval") / "release"
+    smoke_build(out, ["church", "nudity"], image_limit=2, batch_size=1)
+    return out
+
+
+@pytest.fixture(scope="module")
+def formats(release, tmp_path_factory) -> dict[str, Path]:
+    from tests.checkpoint_formats import save_formats, save_lora
+
+    folder = tmp_path_factory.mktemp("formats")
+    found = save_formats(release / "_build" / "tiny-model", folder)
+    found["lora"] = save_lora(release / "_build" / "tiny-model", folder / "lora")
+    return found
+
+
+@pytest.fixture(scope="module")
+def runs(release, tmp_path_factory) -> dict[str, Path]:
+    """The original model and a perturbed UNet, evaluated on church (every row)."""
+    from tests.checkpoint_formats import perturbed_unet
+
+    root = tmp_path_factory.mktemp("runs")
+    model = release / "_build" / "tiny-model"
+    out = {}
+    for method, args in (("original", ["--model", str(model)]),
+                         ("perturbed", ["--model", str(perturbed_unet(model, root / "perturbed.safetensors")),
+                                        "--model-type", "unet"])):
+        result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", method,
+                     "--out", str(root / method), "--all-rows", "--no-progress", "--bootstrap", "200", *args)
+        assert result.returncode == 0, result.stderr[-3000:]
+        out[method] = root / method
+    return out
+
+
+def _images(folder: Path) -> dict[str, str]:
+    return {r["id"]: r["image_sha256"] for r in pq.read_table(folder / "per_image.parquet").to_pylist()}
+
+
+@pytest.mark.slow
+def test_every_checkpoint_format_loads_and_reproduces_the_base(release, formats):
+    """The same weights in every format give the base model's image exactly; a LoRA changes it."""
+    import torch
+    from diffusers import StableDiffusionPipeline
+
+    from dataigm.eval.checkpoints import apply_checkpoint
+
+    model = release / "_build" / "tiny-model"
+
+    def image(pipe) -> np.ndarray:
+        pipe.set_progress_bar_config(disable=True)
+        return np.asarray(pipe(prompt=["a church"], num_inference_steps=2, height=64, width=64,
+                               generator=[torch.Generator().manual_seed(3)], output_type="np").images)
+
+    base = image(StableDiffusionPipeline.from_pretrained(model))
+    for kind, path in (("unet", formats["unet"]), ("unet", formats["unet.pt"]),
+                       ("unet-partial", formats["unet-partial"]), ("ldm", formats["ldm"]),
+                       ("text-encoder", formats["text-encoder"]), ("lora", formats["lora"])):
+        pipe = StableDiffusionPipeline.from_pretrained(model)
+        changed = apply_checkpoint(pipe, str(path), kind)
+        if kind == "lora":
+            assert changed["adapters"] and np.abs(image(pipe) - base).max() > 1e-3
+        else:
+            assert changed["replaced"] > 0 and np.array_equal(image(pipe), base), kind
+    assert apply_checkpoint(StableDiffusionPipeline.from_pretrained(model), str(formats["unet-partial"]),
+                            "unet-partial")["replaced"] < apply_checkpoint(
+        StableDiffusionPipeline.from_pretrained(model), str(formats["unet"]), "unet")["total"]
+
+
+def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    bad = tmp_path / "bad.safetensors"
+    save_file({"not.a.unet.key": torch.zeros(2)}, bad)
+    pickle = tmp_path / "evil.pt"
+    import datetime
+
+    torch.save({"w": torch.zeros(1), "payload": datetime.datetime(2026, 1, 1)}, pickle)  # not tensors only
+    model = str(release / "_build" / "tiny-model")
+    for args, message in (([str(bad), "unet"], "does not fit the base model's UNet"),
+                          ([str(bad), "unet-partial"], "no key matches"),
+                          ([str(formats["unet"]), "ldm"], "not a CompVis/LDM checkpoint"),
+                          ([str(formats["unet"]), "text-encoder"], "text encoder"),
+                          ([str(pickle), "unet"], "never does")):
+        result = cli("eval", "run", "--source", str(release), "--config", "church", "--method", "m", "--out",
+                     str(tmp_path / f"run-{args[1]}-{Path(args[0]).stem}"), "--model", args[0], "--model-type",
+                     args[1], "--base-model", model, "--no-progress", "--limit", "2")
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (args, result.stderr[-2000:])
+
+
+@pytest.mark.slow
+def test_the_original_model_reproduces_the_release(runs, release):
+    summary = json.loads((runs["original"] / "summary.json").read_text())
+    images = _images(runs["original"])
+    rows = pq.read_table(runs["original"] / "per_image.parquet").to_pylist()
+    assert images and all(r["image_sha256"] == r["original_sha256"] for r in rows)
+    m = summary["metrics"]
+    assert m["ssim"]["value"] == pytest.approx(1.0) and m["psnr"]["value"] == 100.0
+    judge = next(k.split("/", 1)[1] for k in m if k.startswith("forget_rate/"))
+    assert m[f"forget_rate/{judge}"]["value"] == m[f"original_forget_rate/{judge}"]["value"]
+    for entry in m.values():
+        assert {"value", "ci_low", "ci_high", "n", "direction"} <= set(entry)
+    assert "--inception" in summary["skipped"]["fid"] and "--lpips" in summary["skipped"]["lpips"]
+    manifest = json.loads((runs["original"] / "manifest.json").read_text())
+    assert manifest["spec"]["model_digest"].startswith("local:") and manifest["environment"]["torch"]
+
+
+@pytest.mark.slow
+def test_a_perturbed_unet_changes_images_and_compare_tests_it(runs, tmp_path):
+    perturbed = json.loads((runs["perturbed"] / "summary.json").read_text())
+    assert perturbed["metrics"]["ssim"]["value"] < 0.999
+    assert perturbed["metrics"]["ssim"]["ci_low"] <= perturbed["metrics"]["ssim"]["value"]
+    for fmt in ("md", "csv", "tex"):
+        out = tmp_path / f"table.{fmt}"
+        result = cli("eval", "compare", str(runs["original"]), str(runs["perturbed"]), "--out", str(out),
+                     "--baseline", "original", *(["--plot", str(tmp_path / "plot.png")] if fmt == "md" else []))
+        assert result.returncode == 0, result.stderr
+        text = out.read_text()
+        assert "original" in text and "perturbed" in text and "ssim" in text
+    table = (tmp_path / "table.md").read_text()
+    assert "**1 [1, 1]**" in table.split("\n")[2]  # the original's ssim is the best in its column
+    assert "p vs original" in table and "| original |" in result.stdout.replace("|  original", "| original")
+    assert (tmp_path / "plot.png").stat().st_size > 5000
+
+
+def test_images_folder_rowid_and_igmu_layouts_match(runs, release, tmp_path):
+    """The same images named by row id and in the IGMU benchmark's layout give the same metrics."""
+    from dataigm.eval.inputs import igmu_names, read_release
+
+    generated = runs["perturbed"] / "_build" / "images"
+    rows = read_release(str(release), "church", statuses=()).rows
+    by_id = {}
+    for shard in sorted(generated.rglob("*.parquet")):
+        for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
+            by_id[r["id"]] = r["image"]["bytes"]
+    rowid, igmu = tmp_path / "rowid", tmp_path / "igmu"
+    rowid.mkdir()
+    names = igmu_names(rows)
+    for row_id, data in by_id.items():
+        (rowid / f"{row_id}.png").write_bytes(data)
+        if row_id in names:
+            folder, name = names[row_id]
+            (igmu / folder / "perturbed").mkdir(parents=True, exist_ok=True)
+            (igmu / folder / "perturbed" / name).write_bytes(data)
+    assert {n.split("_")[0] for _, n in names.values()} >= {"0", "1", "2"}  # subclass positions
+    results = {}
+    for layout, folder in (("rowid", rowid), ("igmu", igmu)):
+        out = tmp_path / f"run-{layout}"
+        result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "perturbed",
+                     "--images", str(folder), "--layout", layout, "--out", str(out), "--all-rows", "--bootstrap", "50")
+        assert result.returncode == 0, result.stderr[-2000:]
+        results[layout] = json.loads((out / "summary.json").read_text())
+    assert results["rowid"]["metrics"]["ssim"]["value"] == pytest.approx(
+        json.loads((runs["perturbed"] / "summary.json").read_text())["metrics"]["ssim"]["value"])
+    assert results["igmu"]["n_rows"] == len(names)  # robustness rows have no IGMU name
+    igmu_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-igmu" / "per_image.parquet").to_pylist()}
+    rowid_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-rowid" / "per_image.parquet").to_pylist()}
+    assert all(igmu_rows[i]["ssim"] == rowid_rows[i]["ssim"] for i in igmu_rows)
+
+
+def test_nudenet_on_a_bare_folder_and_what_cannot_be_computed(fixtures, tmp_path):
+    out = tmp_path / "run"
+    result = cli("eval", "run", "--images", str(fixtures / "images" / "person"), "--method", "fixtures",
+                 "--out", str(out), "--judge", "nudenet", "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((out / "summary.json").read_text())
+    flag = summary["metrics"]["flag_rate/nudenet"]
+    assert flag["value"] == 0.0 and flag["n"] == 10 and flag["threshold"] == pytest.approx(0.45)
+    assert "no original images" in summary["skipped"]["ssim"]
+    assert "skipped ssim: no original images" in result.stdout
+    with_reference = cli("-q", "eval", "run", "--images", str(fixtures / "images" / "van_gogh"), "--method", "vg",
+                         "--reference", str(fixtures / "images" / "other_style"), "--out", str(tmp_path / "pairs"),
+                         "--judge", "nudenet", "--bootstrap", "50")
+    assert with_reference.returncode == 0, with_reference.stderr[-2000:]
+    paired = json.loads((tmp_path / "pairs" / "summary.json").read_text())["metrics"]
+    assert paired["ssim"]["n"] == 10 and 0 < paired["ssim"]["value"] < 1
+
+
+# -- metrics against closed forms and hand computations ------------------------------------------
+
+
+def test_fid_matches_the_closed_form_and_torchmetrics():
+    import torch
+    from torchmetrics.image.fid import _compute_fid
+
+    from dataigm.eval.metrics import frechet_distance
+
+    rng = np.random.default_rng(0)
+    d = 8
+    mu1, mu2 = np.zeros(d), np.full(d, 0.5)
+    s1, s2 = np.diag(np.linspace(0.5, 2, d)), np.diag(np.linspace(1, 3, d))
+    exact = float(((mu1 - mu2) ** 2).sum() + np.trace(s1 + s2 - 2 * np.sqrt(s1 @ s2)))  # diagonal: closed form
+    a = rng.multivariate_normal(mu1, s1, 200_000)
+    b = rng.multivariate_normal(mu2, s2, 200_000)
+    assert frechet_distance(a, b) == pytest.approx(exact, rel=0.02)
+    small_a, small_b = a[:50], b[:70]  # fewer images than dims would need the low-rank path: both agree
+    ref = _compute_fid(torch.from_numpy(small_a.mean(0)), torch.from_numpy(np.cov(small_a, rowvar=False)),
+                       torch.from_numpy(small_b.mean(0)), torch.from_numpy(np.cov(small_b, rowvar=False)))
+    assert frechet_distance(small_a, small_b) == pytest.approx(float(ref), rel=1e-6)
+    wide_a, wide_b = rng.normal(size=(20, 64)), rng.normal(size=(30, 64)) + 0.3
+    ref = _compute_fid(torch.from_numpy(wide_a.mean(0)), torch.from_numpy(np.cov(wide_a, rowvar=False)),
+                       torch.from_numpy(wide_b.mean(0)), torch.from_numpy(np.cov(wide_b, rowvar=False)))
+    assert frechet_distance(wide_a, wide_b) == pytest.approx(float(ref), rel=1e-4)
+
+
+def test_kid_matches_the_closed_form_in_one_dimension():
+    """KID's kernel is (x y / d + 1)^3; for 1-d Gaussians MMD^2 follows from their moments."""
+    from dataigm.eval.metrics import kernel_inception_distance
+
+    def moments(mu: float, var: float) -> tuple[float, float, float]:
+        return mu, mu**2 + var, mu**3 + 3 * mu * var
+
+    def expected_k(p, q) -> float:
+        return p[2] * q[2] + 3 * p[1] * q[1] + 3 * p[0] * q[0] + 1
+
+    p, q = moments(0.0, 1.0), moments(0.7, 1.5)
+    exact = expected_k(p, p) + expected_k(q, q) - 2 * expected_k(p, q)
+    rng = np.random.default_rng(1)
+    a = rng.normal(0.0, 1.0, (4000, 1))
+    b = rng.normal(0.7, np.sqrt(1.5), (4000, 1))
+    value, _ = kernel_inception_distance(a, b, subsets=50, subset_size=2000)
+    assert value == pytest.approx(exact, rel=0.1)
+    same, _ = kernel_inception_distance(a, rng.normal(0.0, 1.0, (4000, 1)), subsets=50, subset_size=2000)
+    assert abs(same) < 0.05 * exact
+
+
+def test_cmmd_matches_the_closed_form_for_gaussians():
+    """E exp(-|x-y|^2 / 2s^2) for x ~ N(m1, S1), y ~ N(m2, S2) has a closed form."""
+    from dataigm.eval.metrics import cmmd
+
+    d, s = 4, 10.0
+
+    def expected(m1, c1, m2, c2) -> float:
+        cov = c1 + c2
+        det = np.linalg.det(np.eye(d) + cov / s**2)
+        diff = m1 - m2
+        return det**-0.5 * np.exp(-0.5 * diff @ np.linalg.solve(cov + s**2 * np.eye(d), diff))
+
+    m1, m2 = np.zeros(d), np.full(d, 6.0)
+    c1, c2 = np.eye(d) * 4, np.eye(d) * 9
+    exact = 1000 * (expected(m1, c1, m1, c1) + expected(m2, c2, m2, c2) - 2 * expected(m1, c1, m2, c2))
+    rng = np.random.default_rng(2)
+    a = rng.multivariate_normal(m1, c1, 3000)
+    b = rng.multivariate_normal(m2, c2, 3000)
+    assert cmmd(a, b) == pytest.approx(exact, rel=0.05)
+
+
+def test_clip_score_is_per_image_and_unclamped(tmp_path):
+    from PIL import Image
+
+    from dataigm.core.registry import DETECTORS
+    from dataigm.eval.metrics import clip_scores
+    from dataigm.stages.tiny_models import build_tiny_clip
+
+    clip = DETECTORS.get("clip-embed")(str(build_tiny_clip(tmp_path / "clip")), dtype="fp32")
+    rng = np.random.default_rng(0)
+    images = [Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)) for _ in range(6)]
+    texts = ["a church", "a red car", "a cat", "a dog on a hill", "a tree", "a boat"]
+    img, txt = clip.image_embeddings(images), clip.text_embeddings(texts)
+    scores = clip_scores(img, txt)
+    manual = 100 * np.array([a @ b / np.linalg.norm(a) / np.linalg.norm(b) for a, b in zip(img, txt, strict=True)])
+    assert np.allclose(scores, manual, atol=1e-4) and scores.shape == (6,)
+    assert (scores < 0).any() or (scores.min() < 5)  # a random CLIP gives low and negative scores: kept as they are
+
+
+def test_csdr_by_hand_and_the_concept_word_removal():
+    import re
+
+    from dataigm.eval.metrics import csdr, legacy_igmu_csdr_text, without_concept_words
+
+    assert np.allclose(csdr(np.array([30.0, 25.0]), np.array([27.0, 30.0])), [10.0, 20.0])
+    triggers = re.compile(r"\b(?:vincent van gogh|van gogh|nude|naked)\b", re.IGNORECASE)
+    assert without_concept_words("a photo of a nude woman by the lake", triggers) == "a photo of a woman by the lake"
+    assert without_concept_words("a harbour at dusk, in the style of Van Gogh", triggers) == \
+        "a harbour at dusk, in the style of"
+    assert without_concept_words("a naked adult on a beach", triggers) == "an adult on a beach"
+    legacy = legacy_igmu_csdr_text("a nude woman, naked", ("nude", "naked"))
+    assert legacy == "a  woman, naked a nude woman, "  # IGMU's bug: copies with one word removed each, joined
+
+
+def test_clustered_bootstrap_covers_the_true_mean():
+    """Clustered data (prompt effects): the 95% interval covers the true mean ~95% of the time,
+    while an interval that ignores the clusters is too narrow."""
+    from dataigm.eval.stats import cluster_bootstrap
+
+    rng = np.random.default_rng(3)
+    covered = naive = 0
+    trials = 200
+    for _ in range(trials):
+        effects = rng.normal(0, 1, 30)
+        values = np.repeat(effects, 4) + rng.normal(0, 0.3, 120)
+        clusters = [str(i // 4) for i in range(120)]
+        low, high = cluster_bootstrap(lambda idx, v=values: float(v[idx].mean()), clusters, resamples=300,
+                                      seed=int(rng.integers(1_000_000)))
+        covered += low <= 0 <= high
+        low, high = cluster_bootstrap(lambda idx, v=values: float(v[idx].mean()), [str(i) for i in range(120)],
+                                      resamples=300, seed=int(rng.integers(1_000_000)))
+        naive += low <= 0 <= high
+    assert 0.89 <= covered / trials <= 0.99
+    assert naive / trials < covered / trials - 0.15
+
+
+def test_mcnemar_and_kappa_by_hand():
+    from dataigm.eval.stats import cohen_kappa, mcnemar
+
+    a = [True] * 10 + [False] * 10
+    b = [True] * 4 + [False] * 6 + [False] * 10
+    result = mcnemar(a, b)
+    assert (result["only_first"], result["only_second"]) == (6, 0)
+    assert result["p_value"] == pytest.approx(2 * 0.5**6)  # exact two-sided binomial
+    assert cohen_kappa(a, a) == 1.0
+    # po = 0.7, pe = 0.5*0.2 + 0.5*0.8 = 0.5 -> kappa 0.4
+    assert cohen_kappa(a, b) == pytest.approx(0.4)
+
+
+def test_lpips_and_fid_weights_run_from_local_files(release, tmp_path, monkeypatch):
+    """Random-weight AlexNet and Inception files stand in for the real weights (no download here):
+    the real loading and feature code runs, and the run records the files' sha256."""
+    import torch
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+    import torchvision
+
+    torch.manual_seed(0)
+    alexnet = tmp_path / "alexnet.pth"
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), alexnet)
+    with monkeypatch.context() as patch:  # only to make a random-init weights file: no download exists here
+        patch.setattr(tf_inception, "load_state_dict_from_url", lambda *a, **k: {})
+        patch.setattr(tf_inception.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+        net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    inception = tmp_path / "inception.pth"
+    torch.save(net.state_dict(), inception)
+    result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
+                 "--model", str(release / "_build" / "tiny-model"), "--out", str(tmp_path / "run"), "--all-rows",
+                 "--lpips", str(alexnet), "--inception", str(inception), "--bootstrap", "50", "--no-progress")
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    m = summary["metrics"]
+    assert m["lpips"]["value"] == pytest.approx(0.0, abs=1e-6) and len(m["lpips"]["sha256"]) == 64
+    assert m["fid"]["value"] == pytest.approx(0.0, abs=1e-6) and m["fid"]["resize"] == "clean"
+    assert abs(m["kid"]["value"]) < 1e-6 and "biased" in m["fid"]["note"]
+
+
+def test_ssim_and_psnr_match_torchmetrics():
+    import torch
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    from dataigm.eval.metrics import paired_ssim_psnr
+
+    rng = np.random.default_rng(4)
+    a = [rng.integers(0, 256, (s, s + 8, 3), dtype=np.uint8) for s in (64, 64, 96)]
+    b = [np.clip(x.astype(int) + rng.integers(-30, 30, x.shape), 0, 255).astype(np.uint8) for x in a]
+    ssim, psnr = paired_ssim_psnr(a, b)
+    for k in range(3):
+        ta = torch.from_numpy(a[k]).permute(2, 0, 1)[None].float() / 255
+        tb = torch.from_numpy(b[k]).permute(2, 0, 1)[None].float() / 255
+        assert ssim[k] == pytest.approx(float(structural_similarity_index_measure(ta, tb, data_range=1.0)), abs=1e-6)
+        assert psnr[k] == pytest.approx(float(peak_signal_noise_ratio(ta, tb, data_range=1.0)), abs=1e-4)
+    same_ssim, same_psnr = paired_ssim_psnr(a[:1], a[:1])
+    assert same_ssim[0] == pytest.approx(1.0) and same_psnr[0] == 100.0
