@@ -13,7 +13,7 @@ from typing import Any
 
 from builders.grammar import normalise
 from dataigm.core.errors import DataIGMError
-from dataigm.core.ids import image_seed, split_of
+from dataigm.core.ids import MAX_SEED, image_seed, split_of
 
 FORMATS = ("i2p", "igmu")
 # Column aliases: the I2P CSV as published, then the names its derivatives use.
@@ -51,11 +51,18 @@ def _number(path: Path, line: int, row: dict[str, str], columns: tuple[str, ...]
     if value is None:
         return None
     try:
-        number = cast(float(value)) if cast is int else cast(value)
+        number = float(value)
     except ValueError:
         raise ImportFormatError(f"{path} line {line}: {col} {value!r} is not a number") from None
-    if cast is int and float(value) != number:
+    if cast is not int:
+        return number
+    if not number.is_integer():
         raise ImportFormatError(f"{path} line {line}: {col} {value!r} is not an integer")
+    number = int(value) if value.lstrip("-").isdigit() else int(number)
+    if col in SEED_COLUMNS and not 0 <= number <= MAX_SEED:
+        raise ImportFormatError(f"{path} line {line}: {col} {value} is outside 0..2**64-1")
+    if col not in SEED_COLUMNS and (not 8 <= number <= 4096 or number % 8):
+        raise ImportFormatError(f"{path} line {line}: {col} {value} must be a multiple of 8 in 8..4096")
     return number
 
 

@@ -84,6 +84,10 @@ class Hub(BaseHTTPRequestHandler):
 
     def route(self, method: str) -> None:
         body = self.body() if method in ("POST", "PUT") else b""
+        failures = ROOT / "fail-next"  # tests: answer the next N writes with 503, as a struggling Hub would
+        if method == "POST" and failures.exists() and int(failures.read_text() or 0) > 0:
+            failures.write_text(str(int(failures.read_text()) - 1))
+            return self.send(503, {"error": "Service Unavailable (test)"})
         url = urlparse(self.path)
         path, query = unquote(url.path), parse_qs(url.query)
         try:
@@ -242,6 +246,18 @@ class Hub(BaseHTTPRequestHandler):
             return self.send(200, {"id": repo_id, "_id": repo_id, "sha": sha, "private": False,
                                    "siblings": siblings, "tags": [], "downloads": 0, "likes": 0,
                                    "lastModified": "2026-01-01T00:00:00.000Z"})
+        if m := re.match(r"^commits/([^/]+)$", rest):  # newest first, as the Hub answers
+            sha = resolve(repo, unquote(m.group(1)))
+            if not sha:
+                return self.not_found("RevisionNotFound")
+            log = git(repo, "log", "--date=format-local:%Y-%m-%dT%H:%M:%S.000Z",
+                      "--format=%H%x1f%an%x1f%ad%x1f%s%x1f%b%x1e", sha, env={"TZ": "UTC"}).decode()
+            commits = []
+            for record in filter(str.strip, log.split("\x1e")):
+                oid, author, date, title, message = record.strip("\n").split("\x1f")
+                commits.append({"id": oid, "authors": [{"user": author}], "date": date, "title": title,
+                                "message": message.strip()})
+            return self.send(200, commits)
         if m := re.match(r"^tree/([^/]+)(?:/(.*))?$", rest):
             sha = resolve(repo, m.group(1))
             if not sha:

@@ -203,18 +203,45 @@ def test_refuses_incomplete_or_inconsistent_release(hub, release, tmp_path):
     assert result.returncode == 2 and "build is incomplete" in result.stderr
 
 
-def test_publish_judge_to_model_repo(hub, tmp_path):
-    artifact = tmp_path / "judge"
-    artifact.mkdir()
-    for name, data in (("config.json", b'{"kind": "clip_head"}'), ("model.safetensors", b"x" * 64),
-                       ("README.md", b"# judge\n")):
-        (artifact / name).write_bytes(data)
+def untrained_judge(folder: Path, clip: str) -> Path:
+    """A loadable CLIP-head artifact with an untrained head (the publish path needs no training)."""
+    from cards.render import write_judge_card
+    from detectors.clip import ClipEncoder
+    from detectors.clip_head import ClipHeadJudge
+    from detectors.training.heads import Head
+
+    encoder = ClipEncoder(clip)
+    config = {"kind": "clip_head", "version": "1", "task": "binary", "target": "church",
+              "labels": ["other_object", "church"], "threshold": 0.5, "nsfw": False,
+              "backbone": {"id": clip, "revision_requested": None, "revision": encoder.revision},
+              "preprocessing": encoder.preprocessing(), "training_data": {"source": "none", "configs": []},
+              "head": {"input_dim": encoder.dim, "n_out": 1, "hidden": 8, "dropout": 0.0},
+              "metrics": {"test": {"presence": {"n": 0, "confusion_matrix": []}}}}
+    ClipHeadJudge(encoder, Head(encoder.dim, 1, 8, 0.0), config).save(folder)
+    write_judge_card(folder, config)
+    return folder
+
+
+def test_publish_judge_uploads_only_the_artifact(hub, tmp_path):
+    from tests.judge_fixtures import build_tiny_clip
+
+    artifact = untrained_judge(tmp_path / "judge", build_tiny_clip(tmp_path / "clip"))
+    (artifact / "notes.txt").write_text("private notes")
+    (artifact / "run.py").write_text("print('not part of a judge')")
     result = run(hub, "publish-judge", str(artifact), "--repo", "dataigm-test/church-judge", "--version", "1.0.0")
     assert result.returncode == 0, result.stderr
+    assert "not uploaded: notes.txt, run.py" in result.stdout
     repo_git = hub["root"] / "repos" / "models" / "dataigm-test" / "church-judge.git"
     files = subprocess.run(["git", "--git-dir", str(repo_git), "ls-tree", "-r", "--name-only", "v1.0.0"],
                            capture_output=True, text=True).stdout.split()
-    assert {"config.json", "model.safetensors", "README.md"} <= set(files)
+    assert set(files) - {".gitattributes"} == {"config.json", "model.safetensors", "README.md"}
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    for name, data in (("config.json", b'{"kind": "clip_head"}'), ("model.safetensors", b"x" * 64),
+                       ("README.md", b"# judge\n")):
+        (broken / name).write_bytes(data)
+    refused = run(hub, "publish-judge", str(broken), "--repo", "dataigm-test/other-judge")
+    assert refused.returncode == 2 and "not a judge config" in refused.stderr
 
 
 def test_olah_serves_the_published_repo(hub, release, tmp_path):
@@ -275,3 +302,41 @@ def test_real_hub_round_trip(release):
     result = subprocess.run([sys.executable, "-m", "dataigm.cli", "publish", str(release), "--repo", repo,
                              "--version", version, "--private"], capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr
+
+
+def test_a_publish_killed_between_commit_and_tag_completes_on_rerun(hub, release):
+    repo = "dataigm-test/killed"
+    env = {**hub["env"], "DATAIGM_FAULT": "publish:committed"}
+    killed = subprocess.run([sys.executable, "-m", "dataigm.cli", "publish", str(release), "--repo", repo,
+                             "--version", "1.0.0"], capture_output=True, text=True, env=env, timeout=600)
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    repo_git = hub["root"] / "repos" / "datasets" / f"{repo}.git"
+
+    def commits() -> list[str]:
+        return subprocess.run(["git", "--git-dir", str(repo_git), "log", "--format=%H", "main"], capture_output=True,
+                              text=True).stdout.split()
+
+    before = commits()
+    assert head_and_tags(hub, repo)[1] == []  # committed, not tagged
+    again = run(hub, "publish", str(release), "--repo", repo, "--version", "1.0.0")
+    assert again.returncode == 0, again.stderr
+    assert "nothing committed twice" in again.stdout
+    head, tags = head_and_tags(hub, repo)
+    assert tags == ["v1.0.0"] and commits() == before and head == before[0]
+
+
+def test_dry_run_plans_offline(release):
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "publish", str(release), "--repo", "org/dataigm",
+                             "--version", "1.0.0", "--dry-run"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "planned against an empty remote" in result.stdout and "dry run: nothing was uploaded" in result.stdout
+    assert "upload nudity/" in result.stdout
+
+
+def test_hub_calls_retry_503_with_backoff(hub, release):
+    (hub["root"] / "fail-next").write_text("2")
+    result = run(hub, "publish", str(release), "--repo", "dataigm-test/flaky", "--version", "1.0.0")
+    assert result.returncode == 0, result.stderr
+    assert (hub["root"] / "fail-next").read_text() == "0" and "retrying" in result.stderr
+    assert head_and_tags(hub, "dataigm-test/flaky")[1] == ["v1.0.0"]

@@ -61,15 +61,15 @@ def _cmd_judge(args: argparse.Namespace) -> int:
     judge = load_judge(args.judge, args.nudenet_threshold, args.nudenet_labels, args.dtype)
     items = (release_images(args.config, args.images, args.data_revision, args.split) if args.config
              else folder_images(Path(args.images)))
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     writer = None
     total = flagged = 0
     try:
-        with tqdm(desc=f"judge ({judge.name})", unit="img", disable=not progress_enabled(args)) as bar:
+        with tqdm(desc=f"judge ({judge.name})", unit="img", disable=not progress_enabled(args), delay=2) as bar:
             for rows in judge_stream(judge, items):
                 table = pa.Table.from_pylist(rows)
                 if writer is None:
+                    out.parent.mkdir(parents=True, exist_ok=True)
                     writer = (pacsv.CSVWriter(str(tmp), table.schema) if out.suffix == ".csv"
                               else pq.ParquetWriter(str(tmp), table.schema))
                 writer.write_table(table)

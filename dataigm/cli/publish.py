@@ -10,6 +10,10 @@ def _cmd_publish(args: argparse.Namespace) -> int:
     from dataigm.hub.publish import publish
 
     result = publish(Path(args.folder), args.repo, args.version, dry_run=args.dry_run, private=args.private)
+    if result.get("resumed"):
+        print(f"{args.repo}: the release commit {result['commit']} was already on the Hub without its tag; "
+              f"tagged it {result['tag']} (nothing committed twice)")
+        return 0
     plan = result["plan"]
     print(plan.describe())
     if args.dry_run:
@@ -25,7 +29,8 @@ def _cmd_publish_judge(args: argparse.Namespace) -> int:
     from dataigm.hub.publish import publish_judge
 
     result = publish_judge(Path(args.artifact), args.repo, args.version, args.private)
-    print(f"published {len(result['files'])} files to {args.repo} at {result['commit']}")
+    print(f"published {len(result['files'])} files ({', '.join(result['files'])}) to {args.repo} at "
+          f"{result['commit']}" + (f"; not uploaded: {', '.join(result['skipped'])}" if result["skipped"] else ""))
     return 0
 
 

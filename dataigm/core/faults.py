@@ -1,4 +1,4 @@
-"""Fault injection for the resilience tests: DATAIGM_FAULT=<point>[:<n>] makes the process kill
+"""Fault injection for the resilience tests: DATAIGM_FAULT=<point>[@<n>] makes the process kill
 itself with SIGKILL the n-th time (default 1st) it passes the named point. Unset (always, outside
 the tests), a point costs one dictionary lookup."""
 
@@ -15,7 +15,7 @@ def point(name: str) -> None:
     spec = os.environ.get(ENV)
     if not spec:
         return
-    target, _, count = spec.partition(":")
+    target, _, count = spec.partition("@")
     if target != name:
         return
     _passed[name] = _passed.get(name, 0) + 1

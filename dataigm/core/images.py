@@ -29,8 +29,9 @@ def decode(data: bytes, where: str, max_pixels: int = MAX_PIXELS) -> Image.Image
             image.load()
     except DataIGMError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
-            Image.DecompressionBombError) as exc:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
+        raise DataIGMError(f"{where}: over the {max_pixels:,}-pixel limit ({exc})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataIGMError(f"{where}: not a readable image ({exc})") from None
     return image.convert("RGB")
 

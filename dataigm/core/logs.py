@@ -13,14 +13,25 @@ def get(name: str = "") -> logging.Logger:
     return logging.getLogger(f"{LOGGER}.{name}" if name else LOGGER)
 
 
+class _Stderr(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at the time of each record (tests and tools replace it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
 def configure(verbosity: int = 0) -> None:
     """-1: warnings only (--quiet); 0: info; 1: debug (--verbose). Idempotent."""
     level = {-1: logging.WARNING, 0: logging.INFO}.get(verbosity, logging.DEBUG)
     root = logging.getLogger(LOGGER)
     root.setLevel(level)
-    if not any(getattr(h, "_dataigm", False) for h in root.handlers):
-        handler = logging.StreamHandler(sys.stderr)
+    if not any(isinstance(h, _Stderr) for h in root.handlers):
+        handler = _Stderr()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
-        handler._dataigm = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     root.propagate = False

@@ -7,7 +7,8 @@ from datasets import ClassLabel, Features, Image, List, Value
 from dataigm.core.taxonomy import Concept
 
 # Bump when a column is added, removed or changes meaning; `dataigm.load` checks it.
-# 2: structured verdicts (check, code, message), reason_codes, pair_status, batch_size, concept_ids, attack.
+# 2: structured verdicts (check, code, message), reason_codes, pair_status, batch_size/_id/_position,
+#    concept_ids, attack.
 SCHEMA_VERSION = 2
 
 _S, _I64, _I32, _F32 = Value("string"), Value("int64"), Value("int32"), Value("float32")
@@ -49,7 +50,7 @@ def image_features(concept: Concept) -> Features:
         "model_id": _S, "model_revision": _S, "pipeline": _S, "scheduler": _S,
         "scheduler_config": _S, "num_inference_steps": _I32, "guidance_scale": _F32,
         "height": _I32, "width": _I32, "dtype": _S, "device": _S, "accelerations": List(_S),
-        "batch_size": _I32, "safety_checker": _S, "library_versions": _S,
+        "batch_size": _I32, "batch_id": _S, "batch_position": _I32, "safety_checker": _S, "library_versions": _S,
         **_PROVENANCE,
         "verdicts": List(VERDICT),
         "status": _S, "reason": _S, "reason_codes": List(_S), "pair_status": _S,

@@ -78,8 +78,8 @@ class GenerationSettings:
             out.append(f"--safety-checker must be one of {', '.join(SAFETY_POLICIES)}")
         if self.batch_size < 1:
             out.append(f"--batch-size must be >= 1, got {self.batch_size}")
-        if not 0 <= self.base_seed < 2**31:
-            out.append(f"--seed must be in 0..2**31-1, got {self.base_seed}")
+        if not 0 <= self.base_seed <= 2**64 - 1:
+            out.append(f"--seed must be in 0..2**64-1, got {self.base_seed}")
         return out
 
     def check(self, *, cuda_available: bool | None = None) -> GenerationSettings:
@@ -90,7 +90,7 @@ class GenerationSettings:
             cuda_available = torch.cuda.is_available()
         problems = self.problems(cuda_available=cuda_available)
         if problems:
-            raise DataIGMError("invalid generation settings:\n  - " + "\n  - ".join(problems))
+            raise DataIGMError("invalid generation settings: " + "; ".join(problems))
         return self
 
     def resolved_device(self, cuda_available: bool) -> str:
@@ -105,6 +105,4 @@ class GenerationSettings:
 
     def pixel_settings(self) -> dict[str, Any]:
         """The settings that decide pixels (used in the shard config hash)."""
-        d = dataclasses.asdict(self)
-        d.pop("batch_size")
-        return d
+        return dataclasses.asdict(self)  # batch size included: batch composition moves CPU pixels

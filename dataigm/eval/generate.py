@@ -8,8 +8,6 @@ The original model's images are never regenerated: they are the release's own ro
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -26,22 +24,6 @@ from dataigm.core.storage import Store
 log = get("eval")
 JOB_COLUMNS = ("id", "concept", "category", "subclass", "role", "kind", "pair_id", "split", "prompt",
                "negative_prompt", "guidance_scale", "height", "width", "attack")
-UNIFORM = ("num_inference_steps", "scheduler", "scheduler_config", "dtype")
-
-
-def release_settings(rows: list[dict[str, Any]], manifest: dict[str, Any] | None) -> dict[str, Any]:
-    """The generation settings the release used for these rows (one value per setting)."""
-    found = {}
-    for key in (*UNIFORM, "batch_size", "model_id", "model_revision"):
-        values = {r.get(key) for r in rows}
-        if len(values) > 1 and key in UNIFORM:
-            raise DataIGMError(f"the evaluated rows were generated with several {key} values "
-                               f"({sorted(map(str, values))}); evaluate one setting at a time")
-        found[key] = next(iter(values))
-    build = (manifest or {}).get("build") or {}
-    found["cpu_threads"] = (build.get("settings") or {}).get("cpu_threads", 0)
-    found["base_model"] = (build.get("settings") or {}).get("model")
-    return found
 
 
 def plan_generation(out: str, rows: list[dict[str, Any]], spec: dict[str, Any], shard_size: int = 64) -> dict[str, Any]:
@@ -67,28 +49,20 @@ def plan_generation(out: str, rows: list[dict[str, Any]], spec: dict[str, Any], 
 
 def load_method(spec: dict[str, Any]):
     """The base pipeline with the method's checkpoint applied and the release's scheduler config."""
-    import diffusers
-
     from dataigm.eval.checkpoints import apply_checkpoint
-    from dataigm.stages.models import load_pipeline
+    from dataigm.stages.models import load_pipeline, use_scheduler
 
     g = spec["generation"]
     settings = GenerationSettings(model=spec["model"] if spec["model_type"] == "pipeline" else spec["base_model"],
                                   revision=spec.get("base_revision") if spec["model_type"] != "pipeline" else None,
                                   steps=int(g["num_inference_steps"]), dtype=g["dtype"], device=g["device"],
-                                  batch_size=int(g["batch_size"]), cpu_threads=int(g["cpu_threads"]),
-                                  height=64, width=64)
+                                  batch_size=int(g["batch_size"]), cpu_threads=int(g["cpu_threads"]))
     pinned = spec.get("base_pinned") if spec["model_type"] != "pipeline" else None
     loaded = load_pipeline(settings, pinned=pinned)
     changes = {}
     if spec["model_type"] != "pipeline":
         changes = apply_checkpoint(loaded.pipe, spec["model"], spec["model_type"])
-    if g.get("scheduler") and g.get("scheduler_config"):
-        cls = getattr(diffusers, g["scheduler"], None)
-        if cls is None:
-            raise DataIGMError(f"the release's scheduler {g['scheduler']!r} is not in this diffusers")
-        loaded.pipe.scheduler = cls.from_config(json.loads(g["scheduler_config"]))
-        loaded.scheduler, loaded.scheduler_config = g["scheduler"], g["scheduler_config"]
+    use_scheduler(loaded, g.get("scheduler"), g.get("scheduler_config"))
     loaded.model_id = spec["method"]
     loaded.revision = spec["model_digest"]
     return loaded, settings, changes
@@ -110,7 +84,6 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
     if not todo:
         return stats
     loaded, settings, _ = load_method(spec)
-    settings = dataclasses.replace(settings, guidance=7.5)
     jobs = store.read_table(f"_build/jobs/{spec['config']}.parquet").to_pylist()
     total = sum(s.stop - s.start for s in todo)
     with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=total, unit="img", desc=f"generate {spec['method']}",

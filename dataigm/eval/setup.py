@@ -67,9 +67,10 @@ def _concept(config: str):
 def prepare_evaluation(opts: EvalOptions) -> tuple[dict[str, Any], bool]:
     """Write the evaluation plan; returns (spec, needs generation)."""
     from dataigm.eval.checkpoints import MODEL_TYPES, checkpoint_digest
-    from dataigm.eval.generate import plan_generation, release_settings
+    from dataigm.eval.generate import plan_generation
     from dataigm.eval.inputs import match_images, read_release
     from dataigm.eval.run import folder_rows, write_plan
+    from dataigm.stages.generate import release_settings
 
     if bool(opts.model) == bool(opts.images):
         raise DataIGMError("give exactly one of --model (generate the method's images) or --images (a folder)")

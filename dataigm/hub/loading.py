@@ -52,12 +52,20 @@ def release_schema_version(source: str, revision: str | None = None) -> int | No
     return None if manifest is None else manifest.get("schema_version")
 
 
+HUB_ID_RE = r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*"
+
+
 def split_source(source: str) -> tuple[str, str | None]:
-    """'org/name@v1.0.0' -> ('org/name', 'v1.0.0'); local paths keep any '@'."""
-    if "@" in source and not Path(source).exists():
-        repo, revision = source.rsplit("@", 1)
-        return repo, revision
-    return source, None
+    """'org/name@v1.0.0' -> ('org/name', 'v1.0.0'); local paths keep any '@'. A source that is
+    neither an existing folder nor a well-formed Hub id is refused here, in one line."""
+    import re
+
+    if Path(source).exists():
+        return source, None
+    repo, _, revision = source.partition("@") if "@" in source else (source, "", "")
+    if not re.fullmatch(HUB_ID_RE, repo):
+        raise DataIGMError(f"{source!r}: neither a release folder nor a Hub id ORG/NAME[@REVISION]")
+    return repo, revision or None
 
 
 def load(concept: str, source: str, revision: str | None = None, split: str | None = None):

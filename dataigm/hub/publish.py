@@ -1,74 +1,99 @@
 """Publishing releases to the Hugging Face Hub: one atomic commit (with `parent_commit`) plus an
-immutable version tag; stale shards of republished configs deleted in the same commit."""
+immutable version tag; stale shards of republished configs deleted in the same commit.
+
+A publish can always be completed by rerunning it: when the commit landed but the tag did not
+(killed in between), the rerun finds the release commit at the head and tags it, never committing
+twice. Hub calls retry 429 and 5xx answers with exponential backoff.
+"""
 
 from __future__ import annotations
 
 import json
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+from dataigm.core import faults
 from dataigm.core.errors import DataIGMError
+from dataigm.core.logs import get
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+RETRIES = 5
+JUDGE_FILES = ("config.json", "model.safetensors", "README.md", "predictions.parquet")
+T = TypeVar("T")
+log = get("publish")
+
+
+def _status(exc: Exception) -> int | None:
+    response = getattr(exc, "response", None)
+    return getattr(response, "status_code", None)
+
+
+def hub_call(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
+    """Call the Hub; retry 429 and 5xx with backoff (0.5 s, 1 s, 2 s, ...); other failures become
+    one line naming `what`."""
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HfHubHTTPError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    for attempt in range(RETRIES):
+        try:
+            return fn(*args, **kwargs)
+        except (RepositoryNotFoundError, EntryNotFoundError, RevisionNotFoundError):
+            raise  # answers the callers handle
+        except HfHubHTTPError as exc:
+            status = _status(exc)
+            if status is not None and (status == 429 or status >= 500) and attempt < RETRIES - 1:
+                log.warning("%s: HTTP %s, retrying (%d/%d)", what, status, attempt + 1, RETRIES - 1)
+                time.sleep(0.5 * 2**attempt)
+                continue
+            if status == 412:
+                raise
+            raise DataIGMError(f"{what}: HTTP {status or '?'} ({exc.server_message or str(exc).splitlines()[0]})"
+                               ) from None
+        except OfflineModeIsEnabled:
+            raise DataIGMError(f"{what}: HF_HUB_OFFLINE is set; unset it to reach the Hub") from None
+        except (OSError, ConnectionError) as exc:
+            if attempt < RETRIES - 1:
+                time.sleep(0.5 * 2**attempt)
+                continue
+            raise DataIGMError(f"{what}: cannot reach the Hub ({type(exc).__name__}: {exc})") from None
+    raise AssertionError("unreachable")
 
 
 def check_release(folder: Path) -> dict[str, Any]:
-    """Refuse an incomplete build, README configs that do not match the shards, or a shard whose
-    embedded features do not validate. Returns the manifest."""
-    import pyarrow.parquet as pq
-    from datasets import Features
-    from huggingface_hub import DatasetCard
-
-    from dataigm.core.schema import image_features, prompt_features
+    """Refuse an incomplete build, or a folder whose README, manifest, shards, row counts, schema or
+    nsfw flags disagree (see hub.structure). Returns the manifest."""
     from dataigm.core.storage import Store
-    from dataigm.stages.imports import resolve_concept
-    from dataigm.stages.pack import MANIFEST
+    from dataigm.hub.structure import read_manifest, structure_problems
 
-    if not (folder / MANIFEST).exists() or not (folder / "README.md").exists():
-        raise DataIGMError(f"{folder} is not a packed release (no {MANIFEST} or README.md); run dataigm build/pack")
-    store = Store(str(folder))
+    manifest = read_manifest(folder)
     if (folder / "_build" / "plan.json").exists():
         from dataigm.core.plan import load_plan
         from dataigm.stages.run import missing_shards
 
+        store = Store(str(folder))
         missing = missing_shards(store, load_plan(store))
         if missing:
             raise DataIGMError(f"{folder}: the build is incomplete ({len(missing)} shards missing); "
                                f"finish it before publishing")
-    manifest = json.loads((folder / MANIFEST).read_text())
-    listed = {c["config_name"]: c for c in DatasetCard.load(folder / "README.md").data.to_dict().get("configs", [])}
-    on_disk = {p.parent.name for p in folder.glob("*/*.parquet")}
-    if set(listed) != on_disk:
-        raise DataIGMError(f"{folder}: README configs and shards differ: only in README "
-                           f"{sorted(set(listed) - on_disk)}, only on disk {sorted(on_disk - set(listed))}")
-    for name, entry in listed.items():
-        for data_file in entry["data_files"]:
-            if not list(folder.glob(data_file["path"])):
-                raise DataIGMError(f"{folder}: config {name} lists {data_file['path']} but no shard matches")
-        kind = manifest["configs"].get(name, {}).get("kind")
-        if kind == "images":
-            expected = image_features(resolve_concept(store, name))
-        elif name.endswith("-prompts"):
-            base = name[: -len("-prompts")]
-            concept = resolve_concept(store, base)
-            expected = prompt_features(None if concept.category == "imported" else concept.label_names)
-        else:
-            raise DataIGMError(f"{folder}: config {name} is not in the manifest")
-        for shard in sorted((folder / name).glob("*.parquet")):
-            meta = pq.read_schema(shard).metadata or {}
-            if b"huggingface" not in meta:
-                raise DataIGMError(f"{shard}: no embedded datasets.Features")
-            found = Features.from_dict(json.loads(meta[b"huggingface"])["info"]["features"])
-            if found != expected:
-                raise DataIGMError(f"{shard}: its features do not match the schema of config {name}")
+    problems = structure_problems(folder)
+    if problems:
+        more = f" (and {len(problems) - 1} more; run dataigm verify)" if len(problems) > 1 else ""
+        raise DataIGMError(f"{folder}: {problems[0]}{more}")
     return manifest
 
 
 def _version_tags(api, repo: str) -> list[str]:
-    tags = [t.name for t in api.list_repo_refs(repo, repo_type="dataset").tags]
-    versions = [t for t in tags if t.startswith("v") and VERSION_RE.match(t[1:])]
+    refs = hub_call(api.list_repo_refs, repo, repo_type="dataset", what=f"listing tags of {repo}")
+    versions = [t.name for t in refs.tags if t.name.startswith("v") and VERSION_RE.match(t.name[1:])]
     return sorted(versions, key=lambda t: tuple(int(x) for x in t[1:].split(".")))
 
 
@@ -97,47 +122,51 @@ class PublishPlan:
     parent_commit: str | None
     operations: list
     card: str
+    note: str = ""
 
     def describe(self) -> str:
         lines = [f"repo {self.repo} (dataset), parent commit {self.parent_commit}, tag {self.tag}"]
+        if self.note:
+            lines.append(f"note: {self.note}")
         for op in self.operations:
             verb = "delete" if type(op).__name__ == "CommitOperationDelete" else "upload"
             lines.append(f"  {verb} {op.path_in_repo}")
         return "\n".join(lines)
 
 
-def plan_publish(folder: Path, repo: str, version: str, api, private: bool = False,
-                 create: bool = True) -> PublishPlan:
-    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, hf_hub_download
+def _remote(api, repo: str, offline_ok: bool):
+    """(info or None, note): the repo's current state; a dry run offline plans against nothing."""
     from huggingface_hub.errors import RepositoryNotFoundError
 
-    from cards.render import render_dataset_card as render_card
+    try:
+        return hub_call(api.dataset_info, repo, what=f"reading {repo}"), ""
+    except RepositoryNotFoundError:
+        return None, "the repo does not exist yet; publishing creates it"
+    except DataIGMError:
+        if not offline_ok:
+            raise
+        return None, "the Hub is not reachable: planned against an empty remote (a first release)"
+
+
+def plan_publish(folder: Path, repo: str, version: str, api, dry_run: bool = False) -> PublishPlan:
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, hf_hub_download
+
+    from cards.render import render_dataset_card
     from dataigm.core.taxonomy import load_taxonomy
 
-    if not VERSION_RE.match(version):
-        raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
-    if "/" not in repo:
-        raise DataIGMError(f"--repo {repo!r}: expected ORG/NAME (a bare name only resolves to a local folder)")
     manifest = check_release(folder)
     tag = f"v{version}"
-    try:
-        info = api.dataset_info(repo)
-        exists = True
-    except RepositoryNotFoundError:
-        if not create:
-            info, exists = None, False
-        else:
-            api.create_repo(repo, repo_type="dataset", private=private, exist_ok=True)
-            info, exists = api.dataset_info(repo), True
-    tags = _version_tags(api, repo) if exists else []
+    info, note = _remote(api, repo, offline_ok=dry_run)
+    tags = _version_tags(api, repo) if info is not None else []
     if tag in tags:
         raise DataIGMError(f"{repo} already has tag {tag}: versions are immutable; publish a new version")
     previous, prev_tag = None, (tags[-1] if tags else None)
     if prev_tag:
-        previous = json.loads(Path(hf_hub_download(repo, "dataigm.json", repo_type="dataset",
-                                                   revision=prev_tag)).read_text())
-    card = render_card(manifest, load_taxonomy().as_json(), repo_id=repo, version=version,
-                       changelog=changelog(previous, manifest, prev_tag))
+        path = hub_call(hf_hub_download, repo, "dataigm.json", repo_type="dataset", revision=prev_tag,
+                        what=f"reading {repo}@{prev_tag}")
+        previous = json.loads(Path(path).read_text())
+    card = render_dataset_card(manifest, load_taxonomy().as_json(), repo_id=repo, version=version,
+                               changelog=changelog(previous, manifest, prev_tag))
     ops: list = [CommitOperationAdd("README.md", card.encode()),
                  CommitOperationAdd("dataigm.json", (folder / "dataigm.json").read_bytes())]
     local = {}
@@ -150,75 +179,123 @@ def plan_publish(folder: Path, repo: str, version: str, api, private: bool = Fal
     for path in remote:  # stale shards of the configs this release republishes
         if "/" in path and path.split("/", 1)[0] in configs and path.endswith(".parquet") and path not in local:
             ops.append(CommitOperationDelete(path))
-    return PublishPlan(repo, tag, info.sha if info else None, ops, card)
+    return PublishPlan(repo, tag, info.sha if info else None, ops, card, note)
+
+
+def _untagged_release(api, repo: str, tag: str, folder: Path) -> str | None:
+    """The head commit when it is this very release committed without its tag (a killed publish)."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import EntryNotFoundError, RepositoryNotFoundError
+
+    try:
+        commits = hub_call(api.list_repo_commits, repo, repo_type="dataset", what=f"reading {repo} history")
+    except RepositoryNotFoundError:
+        return None
+    if not commits or commits[0].title != f"DataIGM {tag}" or tag in _version_tags(api, repo):
+        return None
+    try:
+        path = hub_call(hf_hub_download, repo, "dataigm.json", repo_type="dataset", revision=commits[0].commit_id,
+                        what=f"reading {repo}")
+    except EntryNotFoundError:
+        return None
+    return commits[0].commit_id if Path(path).read_bytes() == (folder / "dataigm.json").read_bytes() else None
 
 
 def publish(folder: Path, repo: str, version: str, dry_run: bool = False, private: bool = False) -> dict[str, Any]:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
+    if not VERSION_RE.match(version):
+        raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
+    if "/" not in repo or repo.count("/") != 1:
+        raise DataIGMError(f"--repo {repo!r}: expected ORG/NAME (a bare name only resolves to a local folder)")
     api = HfApi()
-    plan = plan_publish(folder, repo, version, api, private, create=not dry_run)
+    tag = f"v{version}"
+    if not dry_run:
+        head = _untagged_release(api, repo, tag, folder)
+        if head is not None:
+            hub_call(api.create_tag, repo, tag=tag, revision=head, repo_type="dataset", tag_message=f"DataIGM {tag}",
+                     what=f"tagging {repo}")
+            return {"dry_run": False, "resumed": True, "commit": head, "tag": tag}
+    plan = plan_publish(folder, repo, version, api, dry_run=dry_run)
     if dry_run:
         return {"dry_run": True, "plan": plan}
+    if plan.parent_commit is None:
+        hub_call(api.create_repo, repo, repo_type="dataset", private=private, exist_ok=True, what=f"creating {repo}")
+        plan.parent_commit = hub_call(api.dataset_info, repo, what=f"reading {repo}").sha
     try:
-        commit = api.create_commit(repo, plan.operations, commit_message=f"DataIGM {plan.tag}",
-                                   commit_description=f"Release {plan.tag} published by dataigm.",
-                                   repo_type="dataset", parent_commit=plan.parent_commit)
+        commit = hub_call(api.create_commit, repo, plan.operations, commit_message=f"DataIGM {plan.tag}",
+                          commit_description=f"Release {plan.tag} published by dataigm.", repo_type="dataset",
+                          parent_commit=plan.parent_commit, what=f"committing to {repo}")
     except HfHubHTTPError as exc:
-        if exc.response is not None and exc.response.status_code == 412:
+        if _status(exc) == 412:
             raise DataIGMError(f"{repo} changed while publishing (a concurrent commit); nothing was written. "
                                "Rerun to publish on top of it.") from None
-        status = exc.response.status_code if exc.response is not None else "?"
-        raise DataIGMError(f"publishing to {repo} failed (HTTP {status}): {exc.server_message or exc}; "
-                           "nothing was tagged") from None
-    api.create_tag(repo, tag=plan.tag, revision=commit.oid, repo_type="dataset",
-                   tag_message=f"DataIGM {plan.tag}")
+        raise DataIGMError(f"publishing to {repo} failed (HTTP {_status(exc) or '?'}): "
+                           f"{exc.server_message or exc}; nothing was tagged") from None
+    faults.point("publish:committed")
+    hub_call(api.create_tag, repo, tag=plan.tag, revision=commit.oid, repo_type="dataset",
+             tag_message=f"DataIGM {plan.tag}", what=f"tagging {repo}")
     return {"dry_run": False, "plan": plan, "commit": commit.oid}
 
 
 def publish_judge(artifact: Path, repo: str, version: str | None = None, private: bool = False) -> dict[str, Any]:
-    """Upload a judge artifact folder to a model repo as one commit (+ tag vX.Y.Z)."""
+    """Upload a judge artifact folder to a model repo as one commit (+ tag vX.Y.Z): only the
+    artifact's own files (weights, config, card, predictions), never anything else in the folder."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
-    for name in ("config.json", "model.safetensors", "README.md"):
-        if not (artifact / name).exists():
-            raise DataIGMError(f"{artifact}: missing {name}; not a judge artifact")
+    from dataigm.core.registry import DETECTORS
+
     if version and not VERSION_RE.match(version):
         raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
+    for name in ("config.json", "model.safetensors", "README.md"):
+        if not (artifact / name).is_file():
+            raise DataIGMError(f"{artifact}: missing {name}; not a judge artifact")
+    DETECTORS.get("judge")(str(artifact))  # refuses a config or weights that do not load safely
+    files = [artifact / name for name in JUDGE_FILES if (artifact / name).is_file()]
+    skipped = sorted(p.name for p in artifact.iterdir() if p not in files)
     api = HfApi()
-    api.create_repo(repo, repo_type="model", private=private, exist_ok=True)
-    if version and f"v{version}" in [t.name for t in api.list_repo_refs(repo).tags]:
+    hub_call(api.create_repo, repo, repo_type="model", private=private, exist_ok=True, what=f"creating {repo}")
+    refs = hub_call(api.list_repo_refs, repo, what=f"listing tags of {repo}")
+    if version and f"v{version}" in [t.name for t in refs.tags]:
         raise DataIGMError(f"{repo} already has tag v{version}")
-    parent = api.model_info(repo).sha
-    ops = [CommitOperationAdd(p.name, str(p)) for p in sorted(artifact.iterdir()) if p.is_file()]
-    commit = api.create_commit(repo, ops, commit_message=f"dataigm judge {version or ''}".strip(),
-                               parent_commit=parent)
+    parent = hub_call(api.model_info, repo, what=f"reading {repo}").sha
+    ops = [CommitOperationAdd(p.name, str(p)) for p in files]
+    commit = hub_call(api.create_commit, repo, ops, commit_message=f"dataigm judge {version or ''}".strip(),
+                      parent_commit=parent, what=f"committing to {repo}")
     if version:
-        api.create_tag(repo, tag=f"v{version}", revision=commit.oid)
-    return {"commit": commit.oid, "files": [op.path_in_repo for op in ops]}
+        hub_call(api.create_tag, repo, tag=f"v{version}", revision=commit.oid, what=f"tagging {repo}")
+    return {"commit": commit.oid, "files": [op.path_in_repo for op in ops], "skipped": skipped}
 
 
 def info(source: str) -> str:
     """Versions (tags), configs and counts of a release folder or Hub dataset repo."""
-    from dataigm.hub.loading import split_source
+    from dataigm.hub.loading import release_manifest, split_source
 
     source, revision = split_source(source)
     folder = Path(source)
     lines = []
     if folder.is_dir():
-        manifest = json.loads((folder / "dataigm.json").read_text())
-        lines.append(f"{folder} (local release folder, schema {manifest['schema_version']})")
+        manifest = release_manifest(str(folder))
+        if manifest is None:
+            raise DataIGMError(f"{folder}: not a dataigm release folder (no dataigm.json)")
+        lines.append(f"{folder} (local release folder, schema {manifest.get('schema_version')})")
     else:
-        from huggingface_hub import HfApi, hf_hub_download
+        from huggingface_hub import HfApi
+        from huggingface_hub.errors import RepositoryNotFoundError
 
-        api = HfApi()
-        tags = _version_tags(api, source)
+        if "/" not in source:
+            raise DataIGMError(f"{source!r}: neither a folder nor a Hub id ORG/NAME")
+        try:
+            tags = _version_tags(HfApi(), source)
+        except RepositoryNotFoundError:
+            raise DataIGMError(f"{source}: no such dataset repo on the Hub") from None
         revision = revision or (tags[-1] if tags else "main")
         lines.append(f"{source}: versions {', '.join(tags) or '(none)'}; showing {revision}")
-        manifest = json.loads(Path(hf_hub_download(source, "dataigm.json", repo_type="dataset",
-                                                   revision=revision)).read_text())
+        manifest = release_manifest(source, revision)
+        if manifest is None:
+            raise DataIGMError(f"{source}@{revision}: not a dataigm release (no dataigm.json)")
     for name, c in manifest["configs"].items():
-        splits = ", ".join(f"{k} {v}" for k, v in c["splits"].items())
-        lines.append(f"  {name:28s} {c['kind']:8s} {splits}")
+        splits = ", ".join(f"{k} {v}" for k, v in c.get("splits", {}).items())
+        lines.append(f"  {name:28s} {c.get('kind', '?'):8s} {splits}")
     return "\n".join(lines)

@@ -103,6 +103,7 @@ def recurate(out: str, judges: list[str] | None = None, clip: str | None = None,
     from dataigm.core.plan import read_marker as image_marker
 
     store = Store(out)
+    load_plan(store)  # a folder without a build is refused before anything is written into it
     with store.lock(PLAN):
         plan = load_plan(store)
         cfg = BuildConfig.from_json(plan["config"])

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dataigm.core.errors import DataIGMError
 from dataigm.core.settings import GenerationSettings
 from dataigm.stages.models import LoadedPipeline
 
@@ -94,24 +95,29 @@ def generate_rows(loaded: LoadedPipeline, jobs: list[ImageJob], settings: Genera
 
 def submit_rows(loaded: LoadedPipeline, jobs: list[ImageJob], settings: GenerationSettings,
                 pool: ThreadPoolExecutor, on_batch: Callable[[int], None] = lambda n: None,
-                model_label: str | None = None) -> Callable[[], list[dict[str, Any]]]:
+                model_label: str | None = None, batch_prefix: str = "",
+                batches: list[list[ImageJob]] | None = None) -> Callable[[], list[dict[str, Any]]]:
     """Run the model over `jobs` now (PNG encoding and hashing go to `pool` meanwhile) and return
     a function that assembles the rows once encoding is done, so a caller can hand that (and
-    writing) to another thread while the model starts on the next shard."""
-    pending: list[tuple[ImageJob, bool, Future]] = []
-    for batch in _batches(jobs, settings):
+    writing) to another thread while the model starts on the next shard.
+
+    Each row records its batch (`batch_prefix` + batch number) and position in it: on CPU, which
+    images share a batch changes a few pixels by a level, so `verify` regenerates whole batches.
+    `batches` replaces the default batching (consecutive jobs with the same knobs, batch_size each)."""
+    pending: list[tuple[ImageJob, bool, Future, str, int]] = []
+    for k, batch in enumerate(batches if batches is not None else _batches(jobs, settings)):
         pixels, flagged = run_model(loaded, batch, settings)
-        for job, img, flag in zip(batch, pixels, flagged, strict=True):
-            pending.append((job, flag, pool.submit(encode_png, img)))
+        for position, (job, img, flag) in enumerate(zip(batch, pixels, flagged, strict=True)):
+            pending.append((job, flag, pool.submit(encode_png, img), f"{batch_prefix}{k:04d}", position))
         on_batch(len(batch))
     return lambda: _assemble(loaded, pending, settings, model_label)
 
 
-def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future]],
+def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future, str, int]],
               settings: GenerationSettings, model_label: str | None) -> list[dict[str, Any]]:
     versions = library_versions()
     rows = []
-    for job, flag, future in pending:
+    for job, flag, future, batch_id, position in pending:
         png, digest = future.result()
         guidance, height, width, negative = job.knobs(settings)
         r = job.row
@@ -126,6 +132,7 @@ def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future
             **{k: r.get(k) for k in ("category", "concept", "subclass", "role", "kind", "pair_id",
                                      "split", "prompt", "label", "source", "source_id", "attack")},
             "concept_ids": r.get("concept_ids") or [], "batch_size": settings.batch_size,
+            "batch_id": batch_id, "batch_position": position,
             "id": r.get("image_id") or f"{r['id']}-{job.image_index}", "negative_prompt": negative,
             "image": {"bytes": png, "path": None}, "seed": job.seed,
             "image_index": job.image_index, "model_id": model_label or loaded.model_id,
@@ -138,3 +145,21 @@ def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future
             "reason_codes": [], "pair_status": None, "sha256": digest,
         })
     return rows
+
+
+UNIFORM = ("num_inference_steps", "scheduler", "scheduler_config", "dtype")
+
+
+def release_settings(rows: list[dict[str, Any]], manifest: dict[str, Any] | None) -> dict[str, Any]:
+    """The generation settings the release used for these rows (one value per setting)."""
+    found = {}
+    for key in (*UNIFORM, "batch_size", "model_id", "model_revision"):
+        values = {r.get(key) for r in rows}
+        if len(values) > 1 and key in UNIFORM:
+            raise DataIGMError(f"the evaluated rows were generated with several {key} values "
+                               f"({sorted(map(str, values))}); evaluate one setting at a time")
+        found[key] = next(iter(values))
+    build = (manifest or {}).get("build") or {}
+    found["cpu_threads"] = (build.get("settings") or {}).get("cpu_threads", 0)
+    found["base_model"] = (build.get("settings") or {}).get("model")
+    return found

@@ -86,6 +86,10 @@ def load_pipeline(settings: GenerationSettings, pinned: str | None = None) -> Lo
     quiet_libraries()
     cuda = torch.cuda.is_available()
     settings.check(cuda_available=cuda)
+    import dataclasses
+
+    if pinned is not None and re.fullmatch(r"[0-9a-f]{40}", pinned) and not Path(settings.model).is_dir():
+        settings = dataclasses.replace(settings, revision=pinned)  # every rank loads the commit the plan pinned
     index, revision = read_model_index(settings)
     if pinned is not None and revision != pinned:
         raise DataIGMError(f"model {settings.model!r} is now {revision}, but this build was planned with {pinned}: "
@@ -134,3 +138,16 @@ def load_pipeline(settings: GenerationSettings, pinned: str | None = None) -> Lo
         device=device, dtype=dtype, accelerations=accelerations,
         safety_checker=settings.safety_checker if has_checker else "absent",
     )
+
+
+def use_scheduler(loaded: LoadedPipeline, name: str | None, config: str | None) -> None:
+    """Give the pipeline the exact scheduler a release row records (class name + config JSON)."""
+    if not name or not config:
+        return
+    import diffusers
+
+    cls = getattr(diffusers, name, None)
+    if cls is None:
+        raise DataIGMError(f"the release's scheduler {name!r} is not in this diffusers")
+    loaded.pipe.scheduler = cls.from_config(json.loads(config))
+    loaded.scheduler, loaded.scheduler_config = name, config

@@ -53,7 +53,7 @@ def generate_shard(store: Store, cfg: BuildConfig, fingerprint: str, shard: Shar
     started = time.time()
     concept = resolve_concept(store, shard.concept)
     assemble = submit_rows(loaded, shard_jobs(store, shard, fingerprint), cfg.settings, pool, on_batch,
-                           model_label=cfg.model_label)
+                           model_label=cfg.model_label, batch_prefix=f"{shard.name}/")
 
     def write() -> int:
         rows = assemble()

@@ -1,0 +1,105 @@
+"""Whether a release folder is consistent: the README's `configs:`, the manifest, the shards on
+disk, their row counts, their embedded schema and the nsfw status the taxonomy gives each config.
+`publish` refuses on the first problem; `verify` reports them all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from dataigm.core.errors import DataIGMError
+from dataigm.stages.pack import MANIFEST
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """The manifest of a packed release folder (a pack interrupted mid-commit is completed first)."""
+    from dataigm.core.storage import Store
+    from dataigm.stages.pack import read_manifest as read
+    from dataigm.stages.release import recover
+
+    if not (folder / MANIFEST).exists() or not (folder / "README.md").exists():
+        raise DataIGMError(f"{folder} is not a packed release (no {MANIFEST} or README.md); run dataigm build/pack")
+    store = Store(str(folder))
+    recover(store)
+    return read(store)
+
+
+def _concept(name: str, info: dict[str, Any]):
+    from dataigm.core.taxonomy import Concept, load_taxonomy
+    from dataigm.stages.imports import IMPORT_LABELS, IMPORTED
+
+    if info.get("category") == IMPORTED:
+        return Concept(name=name, category=IMPORTED, shape="attribute", trigger_words=(), subclasses=(),
+                       label_names=IMPORT_LABELS, images_per_prompt=1, nsfw=bool(info.get("nsfw")))
+    return load_taxonomy().concepts.get(name)
+
+
+def expected_features(name: str, info: dict[str, Any]):
+    """The datasets.Features a config of this release must carry (None: unknown config)."""
+    from dataigm.core.schema import image_features, prompt_features
+
+    if info.get("kind") == "images":
+        concept = _concept(name, info)
+        return image_features(concept) if concept else None
+    if info.get("kind") == "prompts" and name.endswith("-prompts"):
+        concept = _concept(name.removesuffix("-prompts"), info)
+        if concept is None:
+            return None
+        return prompt_features(None if info.get("category") == "imported" else concept.label_names)
+    return None
+
+
+def structure_problems(folder: Path) -> list[str]:
+    """Every inconsistency between README configs, manifest, shards, row counts, schema and nsfw."""
+    import pyarrow.parquet as pq
+    import yaml
+    from datasets import Features
+    from huggingface_hub import DatasetCard
+
+    manifest = read_manifest(folder)
+    problems = []
+    try:
+        card = DatasetCard.load(folder / "README.md").data.to_dict()
+    except (ValueError, TypeError, yaml.YAMLError) as exc:
+        return [f"{folder}/README.md: unreadable card YAML ({str(exc).splitlines()[0]})"]
+    listed = {c["config_name"]: c for c in card.get("configs", []) if isinstance(c, dict) and "config_name" in c}
+    on_disk = {p.parent.name for p in folder.glob("*/*.parquet")}
+    if set(listed) != on_disk:
+        problems.append(f"README configs and shards differ: only in README {sorted(set(listed) - on_disk)}, "
+                        f"only on disk {sorted(on_disk - set(listed))}")
+    if set(manifest["configs"]) != on_disk:
+        problems.append(f"manifest configs and shards differ: only in the manifest "
+                        f"{sorted(set(manifest['configs']) - on_disk)}, only on disk "
+                        f"{sorted(on_disk - set(manifest['configs']))}")
+    for name in sorted(on_disk & set(listed)):
+        for data_file in listed[name].get("data_files", []):
+            if not list(folder.glob(data_file["path"])):
+                problems.append(f"config {name} lists {data_file['path']} but no shard matches")
+        info = manifest["configs"].get(name, {})
+        expected = expected_features(name, info)
+        if expected is None:
+            problems.append(f"config {name}: not a known config of the manifest")
+            continue
+        concept = _concept(name.removesuffix("-prompts"), info)
+        if concept is not None and bool(info.get("nsfw")) != concept.nsfw:
+            problems.append(f"config {name}: the manifest says nsfw={info.get('nsfw')}, the taxonomy says "
+                            f"{concept.nsfw} (gating follows the taxonomy)")
+        counts: dict[str, int] = {}
+        for shard in sorted((folder / name).glob("*.parquet")):
+            try:
+                pf = pq.ParquetFile(shard)
+            except (OSError, ValueError) as exc:
+                problems.append(f"{shard}: unreadable parquet ({str(exc).splitlines()[0]})")
+                continue
+            meta = pf.schema_arrow.metadata or {}
+            if b"huggingface" not in meta:
+                problems.append(f"{shard}: no embedded datasets.Features")
+            elif Features.from_dict(json.loads(meta[b"huggingface"])["info"]["features"]) != expected:
+                problems.append(f"{shard}: its features do not match the schema of config {name}")
+            split = shard.name.split("-", 1)[0]
+            counts[split] = counts.get(split, 0) + pf.metadata.num_rows
+        declared = {k: v for k, v in info.get("splits", {}).items() if v}
+        if counts != declared:
+            problems.append(f"config {name}: shards hold {counts} rows, the manifest says {declared}")
+    return problems
