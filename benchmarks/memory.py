@@ -95,12 +95,11 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "dataigm.cli", "-q", "build", "--preset", "smoke", "--out", str(base),
                     "--concept", "church", "--image-limit", "12", "--shard-size", "256", "--no-progress"], check=True)
     judge = root / "judge"
-    subprocess.run([sys.executable, "-c", f"""
-import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[1])!r})
-from tests.test_publish import untrained_judge
-from tests.judge_fixtures import build_tiny_clip
-untrained_judge(__import__('pathlib').Path({str(judge)!r}), build_tiny_clip(__import__('pathlib').Path({str(root / 'clip')!r})))
-"""], check=True, capture_output=True)
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests.judge_fixtures import build_tiny_clip
+    from tests.test_publish import untrained_judge
+
+    untrained_judge(judge, build_tiny_clip(root / "clip"))
     print(f"{'rows':>8}  {'pack peak MiB':>14}  {'judge peak MiB':>15}  {'config size MiB':>16}")
     for rows in args.sizes:
         folder = root / f"rows-{rows}"

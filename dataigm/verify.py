@@ -123,7 +123,8 @@ def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed:
     names = configs or list(manifest["configs"])
     unknown = sorted(set(names) - set(manifest["configs"]))
     if unknown:
-        raise DataIGMError(f"--config {', '.join(unknown)}: not in {source} (configs: {', '.join(manifest['configs'])})")
+        known = ", ".join(manifest["configs"])
+        raise DataIGMError(f"--config {', '.join(unknown)}: not in {source} (configs: {known})")
     for name in names:
         if manifest["configs"][name].get("kind") != "images":
             continue

@@ -30,7 +30,7 @@ def run(*args: str, fault: str | None = None) -> subprocess.CompletedProcess:
 
 
 def release_bytes(folder: Path) -> dict[str, bytes]:
-    files = sorted(folder.glob("*/*.parquet")) + [folder / "README.md"]
+    files = [*sorted(folder.glob("*/*.parquet")), folder / "README.md"]
     return {str(p.relative_to(folder)): p.read_bytes() for p in files}
 
 
