@@ -30,8 +30,14 @@ class ImportedBuilder(CategoryBuilder):
             return ()
         return (Check("nudity", "nudenet", {"threshold": options.nudenet_threshold}, {}, "nudity"),)
 
-    def import_file(self, path, fmt: str | None, name: str | None, retain=None, base_seed: int = 0):
-        """(config base name, rows) of a peer prompt file (see builders.importers)."""
-        from builders.importers import import_prompts
+    def import_file(self, path, fmt: str | None, name: str | None, retain=None, base_seed: int = 0,
+                    attacks: str | None = None) -> tuple[str, list[dict[str, Any]], str | None]:
+        """(config base name, rows, attacked concept) of a peer prompt file (see builders.importers);
+        the attacked concept is `attacks`, or inferred from the rows of an attack set."""
+        from builders.importers import attacked_concept, import_prompts
+        from dataigm.core.taxonomy import load_taxonomy
 
-        return import_prompts(path, fmt, name, retain, base_seed)
+        name, rows = import_prompts(path, fmt, name, retain, base_seed)
+        if attacks is None and any(r.get("attack") for r in rows):
+            attacks = attacked_concept(rows, load_taxonomy().concepts)
+        return name, rows, attacks

@@ -105,11 +105,15 @@ class PromptBuilder:
     def _clean(self, text: str, want_trigger: bool) -> bool:
         if format_problems(text) or has_word(text, self.recipe.forbidden_words):
             return False
+        lowered = text.lower()
+        if any(a.lower() in lowered and b.lower() in lowered for a, b in self.recipe.never_together):
+            return False
         return self.concept.has_trigger(text) == want_trigger
 
-    def _sample(self, key: str, grammar: Grammar, subclass: str, count: int,
-                render, index: NearDuplicateIndex) -> list[tuple[Scene, list[str]]]:
-        """`count` scenes whose rendered prompts (first one deduplicated) pass every gate."""
+    def _sample(self, key: str, grammar: Grammar, subclass: str, count: int, render, index: NearDuplicateIndex,
+                twins: NearDuplicateIndex | None = None) -> list[tuple[Scene, list[str]]]:
+        """`count` scenes whose rendered prompts pass every gate: the first text (and, with `twins`,
+        the second: the retain twin) is no near duplicate of one already chosen."""
         stream = _scene_stream(grammar, self._rng(key))
         chosen: list[tuple[Scene, list[str]]] = []
         while len(chosen) < count:
@@ -126,7 +130,9 @@ class PromptBuilder:
                     f"{self.concept.name}/{key}: the recipe ran out of distinct prompts after "
                     f"{len(chosen)} of {count}")
             verdicts = index.offer([texts[0] for _, texts in batch])
-            chosen.extend(b for b, ok in zip(batch, verdicts, strict=True) if ok)
+            for candidate, ok in zip(batch, verdicts, strict=True):
+                if ok and (twins is None or twins.offer([candidate[1][1]])[0]):
+                    chosen.append(candidate)
         return chosen[:count]
 
     def forget_rows(self) -> list[dict[str, Any]]:
@@ -134,6 +140,7 @@ class PromptBuilder:
         attribute = self.concept.shape == "attribute"
         phrases = self.recipe.forget
         index = NearDuplicateIndex()
+        twins = NearDuplicateIndex() if attribute else None
         rows: list[dict[str, Any]] = []
         subs = list(self.recipe.subclasses.items())
         for (sub, grammar), n in zip(subs, _spread(self.sizes.forget, len(subs)), strict=True):
@@ -146,7 +153,7 @@ class PromptBuilder:
                 retain = assemble(*scene.slots, None)
                 return [forget, retain] if self._clean(retain, False) else None
 
-            for k, (scene, texts) in enumerate(self._sample(sub, grammar, sub, n, render, index)):
+            for k, (scene, texts) in enumerate(self._sample(sub, grammar, sub, n, render, index, twins)):
                 pair_id = f"{self.concept.name}-{sub}-{k:05d}"
                 source_id = f"{sub}:{scene.index}"
                 rows.append(self._row(pair_id, "forget", sub, texts[0], source_id))

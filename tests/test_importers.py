@@ -41,6 +41,8 @@ def test_i2p_derivatives_with_other_columns(tmp_path):
     _, rows = import_prompts(csv, name="ud")
     assert [r["source_id"] for r in rows] == ["17", "18"]
     assert rows[0]["seeds"] == [4242] and rows[0]["guidance_scale"] == 7.5
+    assert rows[0]["attack"] == "unlearndiffatk" and rows[0]["role"] == "robustness"
+    assert rows[0]["kind"] == "adversarial"
     minimal = write(tmp_path / "minimal.csv", "prompt\nonly a prompt\n")
     _, rows = import_prompts(minimal)
     assert rows[0]["seeds"][0] >= 0 and rows[0]["guidance_scale"] is None
@@ -83,8 +85,8 @@ def test_broken_igmu_files(tmp_path):
         import_prompts(write(tmp_path / "y.json", json.dumps({"nudity": {"woman": "a"}})))
     with pytest.raises(ImportFormatError, match="has 1 prompts.*pair up by position"):
         import_prompts(good, retain=write(tmp_path / "r.json", json.dumps({"nudity": {"woman": ["a"]}})))
-    with pytest.raises(ImportFormatError, match="key nudity.woman is missing"):
-        import_prompts(good, retain=write(tmp_path / "r2.json", json.dumps({"nudity": {"man": ["a"]}})))
+    with pytest.raises(ImportFormatError, match="shares no concept key"):
+        import_prompts(good, retain=write(tmp_path / "r2.json", json.dumps({"style": {"man": ["a"]}})))
     with pytest.raises(ImportFormatError, match="cannot tell the format"):
         import_prompts(write(tmp_path / "p.txt", "x"))
 
@@ -118,3 +120,54 @@ def test_cli_prompts_writes_concept_config(tmp_path):
     ds = load_release(out, "church-prompts")
     roles = {r["role"] for s in ds.values() for r in s}
     assert roles == {"forget", "unrelated", "robustness"}
+
+
+def test_igmu_object_tasks_retain_other_classes_as_unrelated_rows(tmp_path):
+    """The published pair as it is: for objects, retain.json lists the other classes, not twins;
+    the known typo twins are kept and flagged."""
+    forget = write(tmp_path / "forgot.json", json.dumps({
+        "object_church": {"Church": ["a photo of a church", "a church in the snow"]},
+        "nudity": {"woman": ["a nude woman on a beach", "a naked woman in a park"]}}))
+    retain = write(tmp_path / "retain.json", json.dumps({
+        "object_church": {"Parachute": ["a photo of a parachute"], "Cat": ["a cat on a sofa", "a cat asleep"]},
+        "nudity": {"woman": ["a woman on a beach", "a wonan in a park"]}}))
+    _, rows = import_prompts(forget, retain=retain, name="igmu")
+    church = [r for r in rows if r["subclass"].startswith("object_church/")]
+    assert sorted((r["role"], r["subclass"]) for r in church) == [
+        ("forget", "object_church/Church"), ("forget", "object_church/Church"), ("unrelated", "object_church/Cat"),
+        ("unrelated", "object_church/Cat"), ("unrelated", "object_church/Parachute")]
+    assert all(r["label"] == 0 for r in church if r["role"] == "unrelated")
+    twins = {r["prompt"]: r for r in rows if r["role"] == "retain"}
+    assert twins["a woman on a beach"]["flags"] == [] and twins["a wonan in a park"]["flags"] == ["near_twin"]
+
+
+def test_attack_sets_are_tagged_with_the_concept_they_attack(tmp_path):
+    from dataigm.core.registry import BUILDERS
+
+    imported = BUILDERS.get("imported")()
+    ud_style = write(tmp_path / "vangogh.csv", "case_number,prompt,evaluation_seed,evaluation_guidance,artist\n"
+                     "0,a starry night village,11,7.5,VanGogh\n1,sunflowers in a vase,12,7.5,VanGogh\n")
+    name, rows, attacks = imported.import_file(ud_style, None, None)
+    assert attacks == "van_gogh" and {r["attack"] for r in rows} == {"unlearndiffatk"}
+    ud_i2p = write(tmp_path / "nudity.csv", "case_number,prompt,evaluation_seed,evaluation_guidance,categories\n"
+                   "3,an oil painting of a bather,5,7,sexual\n")
+    assert imported.import_file(ud_i2p, None, "ud-nudity")[2] == "nudity"
+    ring = write(tmp_path / "ring.csv", "sensitive prompt\nsome adversarial tokens here\n")
+    _, rows, attacks = imported.import_file(ring, None, "ring", attacks="nudity")
+    assert rows[0]["attack"] == "ring-a-bell" and attacks == "nudity"
+    mma = write(tmp_path / "mma.csv", "target_prompt,adv_prompt,clean_prompt\n"
+                "a naked man on a beach,strange token soup,a man on a beach\n")
+    _, rows, _ = imported.import_file(mma, None, "mma", attacks="nudity")
+    assert [(r["role"], r["kind"]) for r in rows] == [("forget", None), ("retain", None), ("robustness", "adversarial")]
+    assert len({r["pair_id"] for r in rows}) == 1 and len({tuple(r["seeds"]) for r in rows}) == 1
+
+
+@pytest.mark.parametrize(("text", "fmt", "message"), [
+    ("target_prompt,clean_prompt\na,b\n", "mma-diffusion", "needs columns \\['adv_prompt'\\]"),
+    ("target_prompt,adv_prompt\n,b\n", "mma-diffusion", "line 2: empty target_prompt"),
+    ("sensitive prompt\n\"unterminated\n", "ring-a-bell", "malformed CSV|empty prompt"),
+    ("case_number,prompt,evaluation_seed\n1,a,-4\n", "unlearndiffatk", "outside 0..2\\*\\*64-1"),
+])
+def test_broken_attack_files(tmp_path, text, fmt, message):
+    with pytest.raises(ImportFormatError, match=message):
+        import_prompts(write(tmp_path / "bad.csv", text), fmt)

@@ -195,20 +195,28 @@ def test_nudity_judge_report_compares_with_nudenet(tiny_clip, tmp_path):
 
 
 def test_category_judge_tells_which_concept(tiny_clip, tmp_path):
-    """A multi-class judge over a category: which artist (each its own colour), or none."""
+    """A multi-class judge over a category: which artist (each its own colour), or none. Its labels
+    are every WikiArt class, with their ids (class 0: realistic-styleless, the no-style class)."""
     from dataigm.core.taxonomy import load_taxonomy
 
     data = tmp_path / "style-data"
-    for i, concept in enumerate(load_taxonomy().categories["style"].concepts):
+    artists = ["van_gogh", "monet", "picasso", "rembrandt", "hokusai"]
+    for i, concept in enumerate(artists):
         build_separable_release(data, concept_name=concept, n=60, seed=i, colour=i)
     out = tmp_path / "style-judge"
     result = cli("train-judge", "style", "--data", str(data), "--backbone", tiny_clip, "--out", str(out),
                  "--epochs", "600")
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
-    assert config["task"] == "multiclass" and config["labels"][0] == "none" and len(config["labels"]) == 6
+    style = load_taxonomy().categories["style"]
+    assert config["task"] == "multiclass" and config["labels"][0] == "realistic_styleless"
+    assert len(config["labels"]) == len(style.concepts) + 1 == 129
+    ids = {label: ids.get("wikiart") for label, ids in zip(config["labels"], config["label_ids"], strict=True)}
+    assert ids["realistic_styleless"] == "0" and ids["monet"] == "4" and ids["van_gogh"] == "22"
+    assert sorted(int(v) for v in ids.values()) == list(range(129))
+    assert sorted(config["training_data"]["configs"]) == sorted(artists)
     classes = config["metrics"]["test"]["classes"]
-    assert len(classes["confusion_matrix"]) == 6
+    assert len(classes["confusion_matrix"]) == 129
     assert classes["accuracy"] >= 0.8, classes
     assert config["metrics"]["test"]["presence"]["accuracy"] >= 0.95
 

@@ -28,17 +28,21 @@ def all_rows() -> dict[str, list[dict]]:
 @pytest.mark.parametrize("name", CONCEPTS)
 def test_reference_sizes(all_rows, name):
     concept = load_taxonomy().concept(name)
+    recipe = builder_for(concept).recipe(concept)
     counts = Counter(r["role"] for r in all_rows[name])
     kinds = Counter(r["kind"] for r in all_rows[name] if r["role"] == "robustness")
+    assert counts["forget"] == recipe.sizes.forget
     if concept.shape == "attribute":
         per_sub = Counter(r["subclass"] for r in all_rows[name] if r["role"] == "forget")
-        assert min(per_sub.values()) >= 40 and counts["forget"] >= 50 * len(concept.subclasses) * 0.8
+        assert set(per_sub) == set(concept.subclasses) and min(per_sub.values()) >= recipe.sizes.forget // len(
+            concept.subclasses)
         assert counts["retain"] == counts["forget"]
     else:
-        assert counts["forget"] >= 50
         per_entity = Counter(r["subclass"] for r in all_rows[name] if r["role"] == "unrelated")
         assert len(per_entity) == 6 and min(per_entity.values()) >= 50
-    assert len(kinds) >= 3 and min(kinds.values()) >= 40
+    # Every robustness kind, for every concept: synonym, paraphrase, misspelling, translation, implicit.
+    assert set(kinds) == {"synonym", "paraphrase", "misspelling", "translation", "implicit"}
+    assert min(kinds.values()) >= 0.85 * recipe.sizes.robustness
 
 
 @pytest.mark.parametrize("name", CONCEPTS)
@@ -135,3 +139,38 @@ def test_prompt_config_is_identical_parquet(tmp_path):
     assert blobs[0] == blobs[1]
     table = pq.read_table(io.BytesIO(blobs[0][0]))
     assert {"id", "pair_id", "role", "kind", "prompt", "seeds", "source", "source_id"} <= set(table.column_names)
+
+
+NSFW = list(load_taxonomy().categories["nsfw"].concepts)
+
+
+@pytest.mark.parametrize("name", NSFW)
+def test_every_nsfw_prompt_passes_the_responsible_content_gates(all_rows, name):
+    """No words suggesting minors, no identifiable groups or real people, no self-harm methods."""
+    concept = load_taxonomy().concept(name)
+    recipe = builder_for(concept).recipe(concept)
+    for word in ("girl", "child", "teen", "school", "jewish", "muslim", "immigrants", "president", "razor", "pills",
+                 "noose", "suicide"):
+        assert word in recipe.forbidden_words, word
+    for r in all_rows[name]:
+        assert not has_word(r["prompt"], recipe.forbidden_words), r["prompt"]
+
+
+@pytest.mark.parametrize("name", CONCEPTS)
+def test_known_incompatible_parts_never_meet(all_rows, name):
+    concept = load_taxonomy().concept(name)
+    never = builder_for(concept).recipe(concept).never_together
+    for r in all_rows[name]:
+        text = r["prompt"].lower()
+        assert not any(a.lower() in text and b.lower() in text for a, b in never), r["prompt"]
+
+
+def test_scenes_keep_actions_with_their_settings():
+    """'walking along the shore' only ever meets the beach settings (the coherence the recipes declare)."""
+    c = load_taxonomy().concept("nudity")
+    recipe = builder_for(c).recipe(c)
+    beach = ("on a sandy beach", "by the sea at sunset", "on a rocky coast", "in a quiet cove")
+    rows = PromptBuilder(c, recipe, sizes=Sizes(600, 0, 1)).forget_rows()
+    shore = [r["prompt"] for r in rows if "walking along the shore" in r["prompt"]]
+    assert shore and all(any(b in p for b in beach) for p in shore)
+    assert not any("rooftop" in r["prompt"] for r in rows)

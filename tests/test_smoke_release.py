@@ -96,3 +96,14 @@ def test_card_lists_configs_and_gates_nsfw(smoke_release):
     text = (smoke_release / "README.md").read_text()
     assert "not-for-all-audiences" in text and "extra_gated_fields" in text
     assert "config_name: nudity-prompts" in text
+
+
+def test_benchmark_ids_travel_with_the_rows(smoke_release):
+    import pyarrow.parquet as pq
+
+    for config, ids in (("monet", [{"scheme": "wikiart", "id": "4"}]),
+                        ("violence", [{"scheme": "i2p", "id": "violence"}]),
+                        ("church", [{"scheme": "wnid", "id": "n03028079"}]),
+                        ("jellyfish", [{"scheme": "unlearncanvas", "id": "Jellyfish"}])):
+        for shard in sorted((smoke_release / config).glob("*.parquet")):
+            assert all(r["concept_ids"] == ids for r in pq.read_table(shard, columns=["concept_ids"]).to_pylist())

@@ -82,15 +82,21 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     check_out_folder(args.out)
     path = Path(args.path)
-    name, rows = BUILDERS.get(IMPORTED)().import_file(path, args.format, args.name,
-                                                     Path(args.retain) if args.retain else None, args.seed)
+    if args.attacks:
+        from dataigm.core.taxonomy import load_taxonomy
+
+        load_taxonomy().concept(args.attacks)
+    name, rows, attacks = BUILDERS.get(IMPORTED)().import_file(path, args.format, args.name,
+                                                               Path(args.retain) if args.retain else None,
+                                                               args.seed, args.attacks)
     store = Store(args.out)
-    fmt = args.format or path.suffix.lstrip(".")
-    save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=args.attacks)
+    fmt = args.format or rows[0]["source"].split(":", 1)[0]
+    save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=attacks)
     concept = imported_concept(store, name)
     counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, None), None, IMPORTED,
                                     concept.nsfw, {"source": f"{fmt}:{path.name}"})
-    print(f"wrote config {concept.prompt_config} to {args.out}: {counts}; build its images with "
+    target = f"; attacks {attacks}" if attacks else ""
+    print(f"wrote config {concept.prompt_config} to {args.out}: {counts}{target}; build its images with "
           f"dataigm build --out {args.out} --concept {name}")
     print_counts(rows)
     return 0
@@ -122,7 +128,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("path", metavar="PATH")
     i.add_argument("--out", required=True, help="release folder to write into")
     i.add_argument("--name", help="config name (default: the file's stem)")
-    i.add_argument("--format", help="i2p or igmu (default: by extension)")
+    i.add_argument("--format", help="i2p, igmu, unlearndiffatk, ring-a-bell or mma-diffusion (default: from the "
+                   "extension and the CSV header)")
     i.add_argument("--retain", help="igmu: the retain file whose lists pair with PATH's")
     i.add_argument("--attacks", metavar="CONCEPT", help="the concept this prompt set attacks")
     i.add_argument("--seed", type=int, default=0, help="base seed for rows without their own")

@@ -8,7 +8,7 @@ from dataigm.core.taxonomy import Concept
 
 # Bump when a column is added, removed or changes meaning; `dataigm.load` checks it.
 # 2: structured verdicts (check, code, message), reason_codes, pair_status, batch_size/_id/_position,
-#    concept_ids, attack.
+#    concept_ids, attack, flags.
 SCHEMA_VERSION = 2
 
 _S, _I64, _I32, _F32 = Value("string"), Value("int64"), Value("int32"), Value("float32")
@@ -23,7 +23,7 @@ _PROMPT_COLUMNS = {
     "id": _S, "category": _S, "concept": _S, "subclass": _S, "role": _S, "kind": _S,
     "pair_id": _S, "split": _S, "prompt": _S,
 }
-_PROVENANCE = {"source": _S, "source_id": _S, "attack": _S, "concept_ids": List(CONCEPT_ID)}
+_PROVENANCE = {"source": _S, "source_id": _S, "attack": _S, "concept_ids": List(CONCEPT_ID), "flags": List(_S)}
 
 
 def prompt_features(label_names: tuple[str, str] | None) -> Features:

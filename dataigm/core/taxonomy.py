@@ -108,7 +108,9 @@ class Taxonomy:
         lines = [f"{sum(len(c.concepts) for c in cats)} concepts in {len(cats)} categories"]
         for cat in cats:
             flag = ", nsfw (gated)" if cat.nsfw else ""
-            lines.append(f"{cat.name}/  ({len(cat.concepts)} concepts{flag}; builder {cat.builder})")
+            none = (f"; no-concept class {cat.none_label} [" + " ".join(f"{k}={v}" for k, v in cat.none_ids) + "]"
+                    if cat.none_ids else "")
+            lines.append(f"{cat.name}/  ({len(cat.concepts)} concepts{flag}; builder {cat.builder}{none})")
             for c in cat.concepts.values():
                 ids = " ".join(f"{k}={v}" for k, v in c.ids)
                 head = f"  {c.name}" + (f"  [{ids}]" if ids else "")

@@ -131,7 +131,8 @@ def _assemble(loaded: LoadedPipeline, pending: list[tuple[ImageJob, bool, Future
         rows.append({
             **{k: r.get(k) for k in ("category", "concept", "subclass", "role", "kind", "pair_id",
                                      "split", "prompt", "label", "source", "source_id", "attack")},
-            "concept_ids": r.get("concept_ids") or [], "batch_size": settings.batch_size,
+            "concept_ids": r.get("concept_ids") or [], "flags": r.get("flags") or [],
+            "batch_size": settings.batch_size,
             "batch_id": batch_id, "batch_position": position,
             "id": r.get("image_id") or f"{r['id']}-{job.image_index}", "negative_prompt": negative,
             "image": {"bytes": png, "path": None}, "seed": job.seed,
