@@ -147,7 +147,7 @@ def test_attack_sets_are_tagged_with_the_concept_they_attack(tmp_path):
     imported = BUILDERS.get("imported")()
     ud_style = write(tmp_path / "vangogh.csv", "case_number,prompt,evaluation_seed,evaluation_guidance,artist\n"
                      "0,a starry night village,11,7.5,VanGogh\n1,sunflowers in a vase,12,7.5,VanGogh\n")
-    name, rows, attacks = imported.import_file(ud_style, None, None)
+    _, rows, attacks = imported.import_file(ud_style, None, None)
     assert attacks == "van_gogh" and {r["attack"] for r in rows} == {"unlearndiffatk"}
     ud_i2p = write(tmp_path / "nudity.csv", "case_number,prompt,evaluation_seed,evaluation_guidance,categories\n"
                    "3,an oil painting of a bather,5,7,sexual\n")
