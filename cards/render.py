@@ -23,8 +23,9 @@ def config_entry(config: str, splits: dict[str, int]) -> dict[str, Any]:
 
 
 def render_dataset_card(manifest: dict[str, Any], taxonomy: dict[str, Any], repo_id: str = "<org>/dataigm",
-                        version: str | None = None, changelog: str | None = None) -> str:
-    """`taxonomy`: the taxonomy as JSON (Taxonomy.as_json())."""
+                        version: str | None = None, changelog: str | None = None, plots: list[str] = ()) -> str:
+    """`taxonomy`: the taxonomy as JSON (Taxonomy.as_json()); `plots`: files under plots/ (from
+    `dataigm report`) that the card shows."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
     configs = manifest["configs"]
@@ -46,11 +47,11 @@ def render_dataset_card(manifest: dict[str, Any], taxonomy: dict[str, Any], repo
         data, template_path=str(CARDS_DIR / "dataset_card.md"), repo_id=repo_id, version=version,
         configs=configs, by_category=by_category, taxonomy=taxonomy, build=manifest["build"],
         fingerprint=manifest["fingerprint"], license="MIT (prompts, code and generated images).",
-        changelog=changelog, plots=manifest.get("plots", []))
+        changelog=changelog, plots=list(plots))
     return str(card)
 
 
-def render_judge_card(config: dict[str, Any]) -> str:
+def render_judge_card(config: dict[str, Any], plots: list[str] = ()) -> str:
     from huggingface_hub import ModelCard, ModelCardData
 
     backbone = str(config.get("backbone", {}).get("id", ""))
@@ -59,9 +60,11 @@ def render_judge_card(config: dict[str, Any]) -> str:
                                *(["not-for-all-audiences"] if config.get("nsfw") else [])],
                          base_model=backbone if backbone and not Path(backbone).exists() else None)
     card = ModelCard.from_template(data, template_path=str(CARDS_DIR / "judge_card.md"), config=config,
-                                   metrics_json=json.dumps(config["metrics"], indent=2, default=str))
+                                   metrics_json=json.dumps(config["metrics"], indent=2, default=str),
+                                   plots=list(plots))
     return str(card)
 
 
 def write_judge_card(out: Path, config: dict[str, Any]) -> None:
-    (out / "README.md").write_text(render_judge_card(config))
+    plots = sorted(p.name for p in (out / "plots").glob("*.svg")) if (out / "plots").is_dir() else []
+    (out / "README.md").write_text(render_judge_card(config, plots))

@@ -32,24 +32,6 @@ class Finding:
     detail: str = ""
 
 
-def local_copy(source: str) -> Path:
-    """A release folder, or a Hub id[@revision] downloaded (its published files) to the cache."""
-    from dataigm.hub.loading import split_source
-
-    name, revision = split_source(source)
-    folder = Path(name)
-    if folder.is_dir():
-        return folder
-    if "/" not in name:
-        raise DataIGMError(f"{source!r}: neither a release folder nor a Hub id ORG/NAME[@REVISION]")
-    from huggingface_hub import snapshot_download
-
-    from dataigm.hub.publish import hub_call
-
-    return Path(hub_call(snapshot_download, name, repo_type="dataset", revision=revision,
-                         what=f"downloading {source}"))
-
-
 def _rows(folder: Path, config: str, columns: list[str]):
     """Rows of the readable shards (an unreadable one is already a structure finding)."""
     import pyarrow as pa
@@ -115,6 +97,7 @@ def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int,
 
 
 def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed: int = 0) -> list[Finding]:
+    from dataigm.hub.loading import local_copy
     from dataigm.hub.structure import read_manifest, structure_problems
 
     folder = local_copy(source)

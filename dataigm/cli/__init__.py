@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from dataigm.core.errors import DataIGMError
 
-VERB_GROUPS = ("prompts", "build", "judges", "eval", "publish", "verify")
+VERB_GROUPS = ("prompts", "build", "judges", "eval", "publish", "verify", "report")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -50,9 +50,17 @@ def _cmd_build(args: argparse.Namespace) -> int:
     in_range(args, "nudenet_threshold", 0, 1)
     check_out_folder(args.out)
     store = Store(args.out)  # fail fast on unknown names, before any import of torch
-    load_taxonomy().resolve([n for n in args.concept or [] if imported_concept(store, n) is None])
+    taxonomy = load_taxonomy()
+    names = [n for value in args.concept or [] for n in value.split(",") if n]
+    for category in (n for value in args.category or [] for n in value.split(",") if n):
+        if category not in taxonomy.categories:
+            from dataigm.core.errors import UnknownNameError
+
+            raise UnknownNameError("category", category, taxonomy.categories)
+        names.append(category)
+    taxonomy.resolve([n for n in names if imported_concept(store, n) is None])
     cfg = preset_config(
-        args.preset, args.out, concepts=args.concept or [],
+        args.preset, args.out, concepts=names,
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,
         prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size,
         curation=_curation_options(args))
@@ -153,8 +161,11 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="smoke: tiny random-weight models built in code, small and CPU-fast; "
                    "full: the paper's model and sizes (default)")
     p.add_argument("--out", required=True, help="release folder (new, empty or a dataigm folder; path or fsspec URL)")
-    p.add_argument("--concept", action="append", metavar="NAME",
-                   help="concept, category or imported prompt set to build (repeatable; default: all)")
+    p.add_argument("--concept", action="append", metavar="NAME[,NAME...]",
+                   help="concepts, categories or imported prompt sets to build (repeatable or comma-separated; "
+                   "default: all)")
+    p.add_argument("--category", action="append", metavar="NAME[,NAME...]",
+                   help="every concept of these categories (nsfw, style, object; repeatable or comma-separated)")
     g = p.add_argument_group("generation")
     g.add_argument("--model", help="diffusers model: Hub id or local folder "
                    "(default: CompVis/stable-diffusion-v1-4; smoke: built-in tiny model)")

@@ -131,7 +131,16 @@ def render(runs: list[dict[str, Any]], fmt: str, baseline: str | None = None) ->
 
 
 def plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """A bar chart per metric (methods side by side, 95 % CIs as error bars)."""
+    """The chart of `chart` as a PNG file."""
+    import matplotlib.pyplot as plt
+
+    fig = chart(runs)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def chart(runs: list[dict[str, Any]]):
+    """A matplotlib figure: a bar chart per metric (methods side by side, 95 % CIs as error bars)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -161,5 +170,4 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    return fig

@@ -114,3 +114,19 @@ def config_files(config: str, source: str, revision: str | None = None, split: s
     if not files:
         raise DataIGMError(f"{source}: no shards for config {config!r}{f' split {split!r}' if split else ''}")
     return files
+
+
+def local_copy(source: str) -> Path:
+    """A release folder, or a Hub id[@revision] downloaded (its published files) to the cache."""
+    name, revision = split_source(source)
+    folder = Path(name)
+    if folder.is_dir():
+        return folder
+    if "/" not in name:
+        raise DataIGMError(f"{source!r}: neither a release folder nor a Hub id ORG/NAME[@REVISION]")
+    from huggingface_hub import snapshot_download
+
+    from dataigm.hub.calls import hub_call
+
+    return Path(hub_call(snapshot_download, name, repo_type="dataset", revision=revision,
+                         what=f"downloading {source}"))

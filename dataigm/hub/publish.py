@@ -3,69 +3,25 @@ immutable version tag; stale shards of republished configs deleted in the same c
 
 A publish can always be completed by rerunning it: when the commit landed but the tag did not
 (killed in between), the rerun finds the release commit at the head and tags it, never committing
-twice. Hub calls retry 429 and 5xx answers with exponential backoff.
+twice. Hub calls retry 429 and 5xx answers with exponential backoff (hub.calls).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from dataigm.core import faults
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
+from dataigm.hub.calls import hub_call, status_of
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-RETRIES = 5
 JUDGE_FILES = ("config.json", "model.safetensors", "README.md", "predictions.parquet")
-T = TypeVar("T")
 log = get("publish")
-
-
-def _status(exc: Exception) -> int | None:
-    response = getattr(exc, "response", None)
-    return getattr(response, "status_code", None)
-
-
-def hub_call(fn: Callable[..., T], *args: Any, what: str, **kwargs: Any) -> T:
-    """Call the Hub; retry 429 and 5xx with backoff (0.5 s, 1 s, 2 s, ...); other failures become
-    one line naming `what`."""
-    from huggingface_hub.errors import (
-        EntryNotFoundError,
-        HfHubHTTPError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    for attempt in range(RETRIES):
-        try:
-            return fn(*args, **kwargs)
-        except (RepositoryNotFoundError, EntryNotFoundError, RevisionNotFoundError):
-            raise  # answers the callers handle
-        except HfHubHTTPError as exc:
-            status = _status(exc)
-            if status is not None and (status == 429 or status >= 500) and attempt < RETRIES - 1:
-                log.warning("%s: HTTP %s, retrying (%d/%d)", what, status, attempt + 1, RETRIES - 1)
-                time.sleep(0.5 * 2**attempt)
-                continue
-            if status == 412:
-                raise
-            raise DataIGMError(f"{what}: HTTP {status or '?'} ({exc.server_message or str(exc).splitlines()[0]})"
-                               ) from None
-        except OfflineModeIsEnabled:
-            raise DataIGMError(f"{what}: HF_HUB_OFFLINE is set; unset it to reach the Hub") from None
-        except (OSError, ConnectionError) as exc:
-            if attempt < RETRIES - 1:
-                time.sleep(0.5 * 2**attempt)
-                continue
-            raise DataIGMError(f"{what}: cannot reach the Hub ({type(exc).__name__}: {exc})") from None
-    raise AssertionError("unreachable")
 
 
 def check_release(folder: Path) -> dict[str, Any]:
@@ -165,10 +121,12 @@ def plan_publish(folder: Path, repo: str, version: str, api, dry_run: bool = Fal
         path = hub_call(hf_hub_download, repo, "dataigm.json", repo_type="dataset", revision=prev_tag,
                         what=f"reading {repo}@{prev_tag}")
         previous = json.loads(Path(path).read_text())
+    plots = sorted((folder / "plots").glob("*.svg"))
     card = render_dataset_card(manifest, load_taxonomy().as_json(), repo_id=repo, version=version,
-                               changelog=changelog(previous, manifest, prev_tag))
+                               changelog=changelog(previous, manifest, prev_tag), plots=[p.name for p in plots])
     ops: list = [CommitOperationAdd("README.md", card.encode()),
-                 CommitOperationAdd("dataigm.json", (folder / "dataigm.json").read_bytes())]
+                 CommitOperationAdd("dataigm.json", (folder / "dataigm.json").read_bytes()),
+                 *[CommitOperationAdd(f"plots/{p.name}", str(p)) for p in plots]]
     local = {}
     for shard in sorted(folder.glob("*/*.parquet")):
         rel = f"{shard.parent.name}/{shard.name}"
@@ -228,10 +186,10 @@ def publish(folder: Path, repo: str, version: str, dry_run: bool = False, privat
                           commit_description=f"Release {plan.tag} published by dataigm.", repo_type="dataset",
                           parent_commit=plan.parent_commit, what=f"committing to {repo}")
     except HfHubHTTPError as exc:
-        if _status(exc) == 412:
+        if status_of(exc) == 412:
             raise DataIGMError(f"{repo} changed while publishing (a concurrent commit); nothing was written. "
                                "Rerun to publish on top of it.") from None
-        raise DataIGMError(f"publishing to {repo} failed (HTTP {_status(exc) or '?'}): "
+        raise DataIGMError(f"publishing to {repo} failed (HTTP {status_of(exc) or '?'}): "
                            f"{exc.server_message or exc}; nothing was tagged") from None
     faults.point("publish:committed")
     hub_call(api.create_tag, repo, tag=plan.tag, revision=commit.oid, repo_type="dataset",
@@ -252,15 +210,19 @@ def publish_judge(artifact: Path, repo: str, version: str | None = None, private
         if not (artifact / name).is_file():
             raise DataIGMError(f"{artifact}: missing {name}; not a judge artifact")
     DETECTORS.get("judge")(str(artifact))  # refuses a config or weights that do not load safely
+    from cards.render import write_judge_card
+
+    write_judge_card(artifact, json.loads((artifact / "config.json").read_text()))  # with the report's plots
     files = [artifact / name for name in JUDGE_FILES if (artifact / name).is_file()]
-    skipped = sorted(p.name for p in artifact.iterdir() if p not in files)
+    files += sorted((artifact / "plots").glob("*.svg")) if (artifact / "plots").is_dir() else []
+    skipped = sorted(p.name for p in artifact.iterdir() if p not in files and p.name != "plots")
     api = HfApi()
     hub_call(api.create_repo, repo, repo_type="model", private=private, exist_ok=True, what=f"creating {repo}")
     refs = hub_call(api.list_repo_refs, repo, what=f"listing tags of {repo}")
     if version and f"v{version}" in [t.name for t in refs.tags]:
         raise DataIGMError(f"{repo} already has tag v{version}")
     parent = hub_call(api.model_info, repo, what=f"reading {repo}").sha
-    ops = [CommitOperationAdd(p.name, str(p)) for p in files]
+    ops = [CommitOperationAdd(str(p.relative_to(artifact)), str(p)) for p in files]
     commit = hub_call(api.create_commit, repo, ops, commit_message=f"dataigm judge {version or ''}".strip(),
                       parent_commit=parent, what=f"committing to {repo}")
     if version:

@@ -1,0 +1,41 @@
+"""`dataigm report`: one self-contained HTML page for releases, judges and evaluation runs."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dataigm.core.errors import DataIGMError
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from dataigm.cli.checks import in_range
+    from dataigm.core.extras import require
+    from dataigm.report.page import render
+
+    require("report", "dataigm report")
+    in_range(args, "max_images", 0, 100_000)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".html", ".htm"):
+        raise DataIGMError(f"--out {out}: use an .html file name")
+    stats = render(args.paths, out, args.max_images, int(args.max_mb * 1_000_000), not args.no_plot_files,
+                   args.config)
+    print(f"wrote {out}: {stats['sections']} sections, {stats['images']} images, "
+          f"{stats['bytes'] / 1e6:.1f} MB, {stats['seconds']} s")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("report", help="one self-contained HTML page: releases, judges, evaluation runs",
+                       description="Look at the data: counts, drop reasons, score histograms, forget/retain pairs "
+                       "side by side, judge curves, evaluation charts. PATH: a release folder or Hub id[@revision], "
+                       "a judge artifact folder, or an evaluation run folder. Works offline; thumbnails and plots "
+                       "are embedded.")
+    r.add_argument("paths", nargs="+", metavar="PATH")
+    r.add_argument("--out", required=True, help="FILE.html to write")
+    r.add_argument("--max-images", type=int, default=200, help="thumbnails at most (default 200)")
+    r.add_argument("--max-mb", type=float, default=12.0, help="embedded thumbnails at most this size (default 12)")
+    r.add_argument("--config", action="append", help="release: only these configs")
+    r.add_argument("--no-plot-files", action="store_true",
+                   help="do not also write the plots next to their inputs (release/plots, artifact/plots)")
+    r.set_defaults(func=_cmd_report)

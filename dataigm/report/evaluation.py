@@ -1,0 +1,96 @@
+"""The evaluation section: the method x metric chart with confidence intervals, a subclass heatmap,
+and sampled rows with the original's and the method's image side by side and both judges' scores."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dataigm.core.ids import bucket
+from dataigm.report import plots
+from dataigm.report.model import Gallery, Item, Picture, Section, Table
+from dataigm.report.thumbs import Thumbnails
+
+SAMPLES = 12
+
+
+def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path | None) -> Section:
+    from dataigm.eval.compare import chart, load_run, table
+
+    runs = [load_run(f) for f in folders]
+    section = Section("evaluation", "Evaluation: " + ", ".join(f"{r['method']} on {r['config']}" for r in runs))
+    header, body, _ = table(runs)
+    section.tables.append(Table("Methods x metrics (estimate [95% CI])", header, body))
+    section.figures.append(plots.Figure("eval_metrics", "Metrics with 95% confidence intervals", chart(runs)))
+    for run in runs:
+        by_sub = run.get("breakdowns", {}).get("by_subclass", {})
+        metrics = sorted({m for v in by_sub.values() for m in v if m != "n"})
+        if by_sub and metrics:
+            values = np.array([[v.get(m, np.nan) for m in metrics] for v in by_sub.values()], dtype=float)
+            section.figures.append(plots.matrix(f"eval_subclasses_{run['method']}",
+                                                f"{run['method']}: metrics by subclass", values, list(by_sub),
+                                                metrics, "{:.2f}"))
+        section.galleries.append(_samples(run, thumbs))
+        for name, why in run.get("skipped", {}).items():
+            section.notes.append(f"{run['method']}: {name} not computed: {why}")
+    for figure in section.figures:
+        figure.save(plots_dir)
+    return section
+
+
+def _method_images(folder: Path, ids: set[str]) -> dict[str, bytes]:
+    import json
+
+    import pyarrow.parquet as pq
+
+    plan = json.loads((folder / "_build" / "eval.json").read_text())
+    if plan["spec"]["mode"] == "images":
+        return {i: Path(plan["matched"][i]).read_bytes() for i in ids if i in plan["matched"]}
+    found = {}
+    for shard in sorted((folder / "_build" / "images").rglob("*.parquet")):
+        for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
+            if r["id"] in ids:
+                found[r["id"]] = r["image"]["bytes"]
+    return found
+
+
+def _original_images(run: dict[str, Any], folder: Path, ids: set[str]) -> dict[str, bytes]:
+    import json
+
+    from dataigm.eval.inputs import ReleaseConfig
+
+    plan = json.loads((folder / "_build" / "eval.json").read_text())
+    if run.get("source"):
+        return ReleaseConfig(run["source"], run.get("revision"), run["config"], plan["files"]).images(ids)
+    return {i: Path(p).read_bytes() for i, p in (plan.get("reference") or {}).items() if i in ids}
+
+
+def _samples(run: dict[str, Any], thumbs: Thumbnails) -> Gallery:
+    import pyarrow.parquet as pq
+
+    folder = Path(run["folder"])
+    rows = pq.read_table(folder / "per_image.parquet").to_pylist()
+    rows.sort(key=lambda r: bucket(r["id"], 10**9))
+    picked = rows[: min(SAMPLES, max(thumbs.room() // 2, 0))]
+    ids = {r["id"] for r in picked}
+    method, original = _method_images(folder, ids), _original_images(run, folder, ids)
+    judges = sorted({c.split("/")[0] for r in rows[:1] for c in r if c.endswith("/method/score")})
+    items = []
+    for r in picked:
+        pictures = []
+        if r["id"] in original and thumbs.add(f"orig:{r['id']}", original[r["id"]]):
+            pictures.append(Picture(f"orig:{r['id']}", "original", r.get("seed")))
+        if r["id"] in method and thumbs.add(f"{run['method']}:{r['id']}", method[r["id"]]):
+            pictures.append(Picture(f"{run['method']}:{r['id']}", run["method"], r.get("seed")))
+        scores = [f"{j}: original {_num(r.get(f'{j}/original/score'))}, method {_num(r.get(f'{j}/method/score'))}"
+                  for j in judges]
+        items.append(Item(pictures, [f"{r['id']} · {r.get('role') or ''} · seed {r.get('seed')}",
+                                     r.get("prompt") or "", *scores, f"ssim {_num(r.get('ssim'))}"],
+                          "pair" if len(pictures) == 2 else "single"))
+    return Gallery(f"{run['method']}: original and method images of sampled rows", items)
+
+
+def _num(value: Any) -> str:
+    return "–" if value is None or (isinstance(value, float) and not np.isfinite(value)) else f"{value:.3f}"

@@ -1,0 +1,82 @@
+"""`dataigm report`: one self-contained HTML page for release folders (or Hub ids), judge artifacts
+and evaluation runs. Plots are SVG, thumbnails JPEG data URIs within a byte budget; no script and
+nothing from the network. The plot files are also written next to their inputs (release/plots,
+artifact/plots) where the dataset and model cards pick them up."""
+
+from __future__ import annotations
+
+import base64
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+from dataigm.core.errors import DataIGMError
+from dataigm.core.logs import get
+from dataigm.report.model import Section
+from dataigm.report.thumbs import Thumbnails
+
+log = get("report")
+PLOTS = "plots"
+
+
+def kind_of(path: str) -> str:
+    folder = Path(path)
+    if (folder / "summary.json").exists() and (folder / "per_image.parquet").exists():
+        return "evaluation"
+    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+        return "judge"
+    if (folder / "dataigm.json").exists() or not folder.exists():
+        return "release"
+    raise DataIGMError(f"{path}: neither a release folder or Hub id, a judge artifact, nor an evaluation run")
+
+
+def build_sections(paths: list[str], thumbs: Thumbnails, write_plots: bool,
+                   configs: list[str] | None = None) -> list[Section]:
+    from dataigm.report.evaluation import evaluation_section
+    from dataigm.report.judge import judge_section
+    from dataigm.report.release import release_section
+
+    kinds = {p: kind_of(p) for p in paths}
+    sections = []
+    for path in paths:
+        if kinds[path] == "release":
+            from dataigm.hub.loading import local_copy
+
+            folder = local_copy(path)
+            local = Path(path).is_dir()
+            sections.append(release_section(folder, path, thumbs, folder / PLOTS if write_plots and local else None,
+                                            configs))
+        elif kinds[path] == "judge":
+            sections.append(judge_section(Path(path), thumbs, Path(path) / PLOTS if write_plots else None))
+    runs = [Path(p) for p in paths if kinds[p] == "evaluation"]
+    if runs:
+        sections.append(evaluation_section(runs, thumbs, runs[0] / PLOTS if write_plots else None))
+    return sections
+
+
+def render(paths: list[str], out: Path, max_images: int = 200, max_bytes: int = 12_000_000,
+           write_plots: bool = True, configs: list[str] | None = None) -> dict[str, float]:
+    import jinja2
+
+    started = time.time()
+    thumbs = Thumbnails(max_images, max_bytes)
+    sections = build_sections(paths, thumbs, write_plots, configs)
+    thumbs.make()
+    figures = {f.name: "data:image/svg+xml;base64," + base64.b64encode(f.svg.encode()).decode()
+               for s in sections for f in s.figures}
+    shown = len(thumbs.made)
+    size_note = (f"{shown} thumbnails embedded (at most {max_images}, {max_bytes // 1_000_000} MB)."
+                 + (f" {len(thumbs.wanted) - shown} left out to stay within the size bound."
+                    if shown < len(thumbs.wanted) else ""))
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent), autoescape=True)
+    html = env.get_template("report.html.j2").render(
+        title="DataIGM report", version=version("dataigm"), inputs=paths, sections=sections, thumbs=thumbs,
+        figure_uris=figures, size_note=size_note)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp")
+    tmp.write_text(html)
+    tmp.replace(out)
+    seconds = time.time() - started
+    log.info("report %s: %d sections, %d images, %.1f MB in %.1f s", out, len(sections), shown,
+             out.stat().st_size / 1e6, seconds)
+    return {"seconds": round(seconds, 1), "bytes": out.stat().st_size, "images": shown, "sections": len(sections)}
