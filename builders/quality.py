@@ -45,6 +45,12 @@ def has_word(text: str, words: tuple[str, ...]) -> bool:
     return re.search(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", text, re.I) is not None
 
 
+def _workers(comparisons: int) -> int:
+    """Threads for one cdist call: starting them costs more than a few thousand comparisons
+    (most offers are one prompt against a few hundred), so small calls stay on this thread."""
+    return -1 if comparisons >= 200_000 else 1
+
+
 class NearDuplicateIndex:
     """Accepts prompts one batch at a time, rejecting those too similar to any accepted one.
 
@@ -61,10 +67,10 @@ class NearDuplicateIndex:
         against_old = np.zeros(len(keys), dtype=bool)
         if self.accepted and keys:
             scores = process.cdist(keys, self.accepted, scorer=fuzz.ratio, dtype=np.uint8,
-                                   score_cutoff=self.threshold, workers=-1)
+                                   score_cutoff=self.threshold, workers=_workers(len(keys) * len(self.accepted)))
             against_old = (scores >= self.threshold).any(axis=1)
-        within = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.uint8,
-                               score_cutoff=self.threshold, workers=-1) >= self.threshold
+        within = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.uint8, score_cutoff=self.threshold,
+                               workers=_workers(len(keys) ** 2)) >= self.threshold
         verdicts: list[bool] = []
         for i, key in enumerate(keys):
             ok = not against_old[i] and key not in self._exact

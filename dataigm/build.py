@@ -24,6 +24,8 @@ def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None 
     require("build", "dataigm build")
     require("judges", "dataigm build (curation)")
     engine = engine or EngineOptions()
+    if engine.engine != "inline":
+        require("cluster", f"--engine {engine.engine}")  # before prepare: nothing made that cannot run
     rank_world = parse_shard(shard) if shard else None
     started = time.time()
     cfg.settings.check(cuda_available=None if engine.engine == "inline" else True)

@@ -71,7 +71,7 @@ class ClipEncoder:
             # A judge artifact brings the preprocessing it was trained with; never the backbone's current one.
             self.processor = (CLIPImageProcessor(**preprocessing) if preprocessing is not None
                               else CLIPImageProcessor.from_pretrained(backbone, revision=revision))
-        except OSError as exc:
+        except (OSError, ValueError, RuntimeError) as exc:  # missing files, or weights that do not fit
             raise load_failed(backbone, exc, "--backbone") from None
         self.backbone, self.dtype = backbone, dtype
         self.revision = pinned_revision(backbone, revision, self.model.config)
@@ -114,7 +114,7 @@ class ClipTextImage:
         try:
             self.model = CLIPModel.from_pretrained(model_id, revision=revision).eval()
             self.processor = CLIPProcessor.from_pretrained(model_id, revision=revision)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RuntimeError) as exc:
             raise load_failed(model_id, exc) from None
         self.model_id, self.dtype, self.batch_size = model_id, dtype, batch_size
         self.revision = pinned_revision(model_id, revision, self.model.config)

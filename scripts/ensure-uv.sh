@@ -3,7 +3,11 @@ if ! command -v uv >/dev/null 2>&1; then
   export PATH="$HOME/.local/bin:$PATH"
   if ! command -v uv >/dev/null 2>&1; then
     echo "uv not found: installing it with pip" >&2
-    python3 -m pip install --quiet --user uv 2>/dev/null || python3 -m pip install --quiet uv
+    python3 -m pip install --quiet --user uv 2>/dev/null \
+      || python3 -m pip install --quiet --user --break-system-packages uv 2>/dev/null \
+      || { python3 -m venv "$HOME/.local/uv-venv" && "$HOME/.local/uv-venv/bin/pip" install --quiet uv \
+           && mkdir -p "$HOME/.local/bin" && ln -sf "$HOME/.local/uv-venv/bin/uv" "$HOME/.local/bin/uv"; } \
+      || { echo "could not install uv: install it (https://docs.astral.sh/uv/) and rerun" >&2; exit 1; }
   fi
 fi
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1

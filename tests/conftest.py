@@ -17,6 +17,15 @@ if not FIXTURES.exists():  # a checkout elsewhere: shared/ beside the repository
     FIXTURES = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures"
 
 
+SLOW_FIXTURES = {"smoke_release"}  # a build of every concept: its users join the slow set
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def fixtures() -> Path:
     if not FIXTURES.exists():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 from PIL import Image
 
 from tests.conftest import smoke_build
@@ -72,6 +73,7 @@ def test_batch_size_never_moves_images_between_rows(tmp_path):
     assert distances[other_seed].min() > 10 * np.diag(distances).max() + 1
 
 
+@pytest.mark.slow
 def test_killed_build_resumes_without_loss_or_duplicates(tmp_path):
     out = tmp_path / "release"
     cmd = [sys.executable, "-m", "dataigm.cli", "build", "--preset", "smoke", "--out", str(out),

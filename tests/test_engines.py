@@ -39,6 +39,7 @@ def reference(tmp_path_factory) -> list[tuple]:
     return packed_rows(out)
 
 
+@pytest.mark.slow
 def test_local_executor_two_workers_matches_single_process(reference, tmp_path):
     out = tmp_path / "release"
     result = build(out, "--engine", "local", "--tasks", "3", "--workers", "2")
@@ -53,6 +54,7 @@ def test_local_executor_two_workers_matches_single_process(reference, tmp_path):
     assert status.returncode == 0 and "3/3 ranks complete; release packed" in status.stdout
 
 
+@pytest.mark.slow
 def test_ray_matches_single_process(reference, tmp_path):
     out = tmp_path / "release"
     # Two CPUs: a Ray task per rank takes one, leaving one for Ray's own work (no starvation).
@@ -61,6 +63,7 @@ def test_ray_matches_single_process(reference, tmp_path):
     assert packed_rows(out) == reference
 
 
+@pytest.mark.slow
 def test_shard_flag_then_pack_refuses_until_complete(reference, tmp_path):
     out = tmp_path / "release"
     assert build(out, "--shard", "0/2").returncode == 0
@@ -75,6 +78,7 @@ def test_shard_flag_then_pack_refuses_until_complete(reference, tmp_path):
     assert packed_rows(out) == reference
 
 
+@pytest.mark.slow
 def test_killed_local_run_relaunches_only_missing_ranks(reference, tmp_path):
     out = tmp_path / "release"
     cmd_args = ["--engine", "local", "--tasks", "4", "--workers", "1"]

@@ -91,9 +91,11 @@ def test_every_checkpoint_format_loads_and_reproduces_the_base(release, formats)
         StableDiffusionPipeline.from_pretrained(model), str(formats["unet"]), "unet")["total"]
 
 
-def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path):
+def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path, capsys):
     import torch
     from safetensors.torch import save_file
+
+    from dataigm.cli import main
 
     bad = tmp_path / "bad.safetensors"
     save_file({"not.a.unet.key": torch.zeros(2)}, bad)
@@ -107,11 +109,12 @@ def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path):
                           ([str(formats["unet"]), "ldm"], "not a CompVis/LDM checkpoint"),
                           ([str(formats["unet"]), "text-encoder"], "text encoder"),
                           ([str(pickle), "unet"], "never does")):
-        result = cli("eval", "run", "--source", str(release), "--config", "church", "--method", "m", "--out",
+        code = main(["-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "m", "--out",
                      str(tmp_path / f"run-{args[1]}-{Path(args[0]).stem}"), "--model", args[0], "--model-type",
-                     args[1], "--base-model", model, "--no-progress", "--limit", "2")
-        lines = result.stderr.strip().splitlines()
-        assert result.returncode == 2 and len(lines) == 1 and message in lines[0], (args, result.stderr[-2000:])
+                     args[1], "--base-model", model, "--no-progress", "--limit", "2"])
+        err = capsys.readouterr().err
+        lines = err.strip().splitlines()
+        assert code == 2 and len(lines) == 1 and message in lines[0], (args, err[-2000:])
 
 
 @pytest.mark.slow
@@ -149,6 +152,7 @@ def test_a_perturbed_unet_changes_images_and_compare_tests_it(runs, tmp_path):
     assert (tmp_path / "plot.png").stat().st_size > 5000
 
 
+@pytest.mark.slow
 def test_images_folder_rowid_and_igmu_layouts_match(runs, release, tmp_path):
     """The same images named by row id and in the IGMU benchmark's layout give the same metrics."""
     from dataigm.eval.inputs import igmu_names, read_release
@@ -339,6 +343,7 @@ def test_mcnemar_and_kappa_by_hand():
     assert cohen_kappa(a, b) == pytest.approx(0.4)
 
 
+@pytest.mark.slow
 def test_lpips_and_fid_weights_run_from_local_files(release, tmp_path, monkeypatch):
     """Random-weight AlexNet and Inception files stand in for the real weights (no download here):
     the real loading and feature code runs, and the run records the files' sha256."""

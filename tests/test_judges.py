@@ -127,6 +127,7 @@ def test_real_images_are_a_tracked_source(tiny_clip, separable, fixtures, tmp_pa
     assert counts == config["metrics"]["test"]["presence"]["n"]
 
 
+@pytest.mark.slow
 def test_yolo_cls_trains_one_epoch_and_round_trips(separable, tmp_path):
     from detectors.yolo_cls import YoloClsJudge
 

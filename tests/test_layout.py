@@ -88,7 +88,9 @@ concepts:
       synonym: {before_subject: [banded, barred]}
       paraphrase: {after_subject: ["with black and white bands"]}
       misspelling: derived
-    sizes: {forget: 10, robustness: 4}
+      translation: {before_subject: [gestreift, rayado]}
+      implicit: {after_subject: ["with the coat of a savanna horse"]}
+    sizes: {forget: 10, robustness: 5}
 '''
 
 

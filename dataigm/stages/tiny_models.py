@@ -112,9 +112,9 @@ def build_tiny_clip(path: Path, seed: int = 0) -> Path:
     config = CLIPConfig(
         text_config=dict(vocab_size=len(tokenizer), hidden_size=32, intermediate_size=37, num_attention_heads=4,
                          num_hidden_layers=2, max_position_embeddings=77, bos_token_id=tokenizer.bos_token_id,
-                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id),
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id, projection_dim=16),
         vision_config=dict(hidden_size=32, intermediate_size=37, num_attention_heads=4, num_hidden_layers=2,
-                           image_size=32, patch_size=8),
+                           image_size=32, patch_size=8, projection_dim=16),
         projection_dim=16)
     model = CLIPModel(config)
     processor = CLIPProcessor(
