@@ -28,7 +28,7 @@ def article_for(word: str) -> str:
         return "an"
     if w.startswith(_A_EXCEPTIONS):
         return "a"
-    return "an" if w[:1] in "aeiou" or w[:1] in "8" else "a"
+    return "an" if w[:1] in "aeiouàâäáéèêëíîïóôöúûüæœ8" else "a"
 
 
 def resolve_articles(text: str) -> str:

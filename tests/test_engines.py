@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,8 +24,8 @@ def packed_rows(out: Path) -> list[tuple]:
     return sorted(rows)
 
 
-def build(out: Path, *extra: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "dataigm.cli", "build", "--preset", "smoke", "--out", str(out),
+def build(out: Path, *extra: str, timeout: int = 600, launcher: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    cmd = [*launcher, sys.executable, "-m", "dataigm.cli", "build", "--preset", "smoke", "--out", str(out),
            "--image-limit", "2", "--shard-size", "8", "--no-progress"]
     for c in CONCEPTS:
         cmd += ["--concept", c]
@@ -58,7 +59,12 @@ def test_local_executor_two_workers_matches_single_process(reference, tmp_path):
 def test_ray_matches_single_process(reference, tmp_path):
     out = tmp_path / "release"
     # Two CPUs: a Ray task per rank takes one, leaving one for Ray's own work (no starvation).
-    result = build(out, "--engine", "ray", "--tasks", "2", "--workers", "1")
+    # Launched the README's way, under `uv run` when uv is here: Ray then must not zip the folder
+    # and start every worker in a fresh `uv run` environment (it hung, before).
+    uv = shutil.which("uv")
+    launcher = (uv, "run", "--frozen", "--no-sync", "--") if uv else ()
+    result = build(out, "--engine", "ray", "--tasks", "2", "--workers", "1", timeout=300, launcher=launcher)
+    assert "Ignoring upload to cluster" not in result.stderr
     assert result.returncode == 0, result.stderr
     assert packed_rows(out) == reference
 

@@ -78,6 +78,9 @@ def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, A
         LocalPipelineExecutor([ranks], tasks=opts.tasks, workers=opts.workers,
                               logging_dir=opts.logs(out, "generate")).run()
     elif opts.engine == "ray":
+        # Under `uv run`, Ray would otherwise zip the working folder and start every worker with
+        # `uv run` (a fresh environment per worker); workers use this interpreter instead.
+        os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
         import ray
         from datatrove.executor import RayPipelineExecutor
 
