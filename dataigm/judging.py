@@ -5,6 +5,7 @@ registered kind on them, compare a nudity judge with NudeNet, and run a judge ov
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,24 @@ def judge_target(target: str) -> tuple[list[str], list[str], bool, list[dict[str
     return list(concept.label_names), [concept.name], concept.nsfw, [{}, concept.id_map]
 
 
-def collect(target: str, source: str, revision: str | None = None):
+@contextmanager
+def quiet_datasets() -> Iterator[None]:
+    """datasets' own bars (two per config) off while reading many configs under one bar of ours."""
+    import datasets
+
+    was_disabled = datasets.are_progress_bars_disabled()
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        if not was_disabled:
+            datasets.enable_progress_bars()
+
+
+def collect(target: str, source: str, revision: str | None = None, progress: bool = True):
     """Curated (status ok) rows of the target's configs; validation carved from train by pair."""
+    from tqdm.auto import tqdm
+
     from dataigm.core.judge_data import JudgeData
     from dataigm.hub.loading import load, release_manifest, split_source
 
@@ -46,8 +63,9 @@ def collect(target: str, source: str, revision: str | None = None):
         if not configs:
             raise DataIGMError(f"{source} has no image config of the category {target!r}")
     data = JudgeData(labels, target, configs, source, revision or at, label_ids)
-    for config in configs:
-        ds = load(config, source, data.revision)
+    for config in tqdm(configs, desc=f"read {target} data", unit="config", disable=not progress or len(configs) < 2):
+        with quiet_datasets():
+            ds = load(config, source, data.revision)
         for split, rows in ds.items():
             for row in rows:
                 if row.get("status", "ok") != "ok":

@@ -57,6 +57,27 @@ def load_failed(model_id: str, exc: Exception, flag: str = "--clip") -> DataIGME
                         "local CLIP folder; with HF_HUB_OFFLINE=1 only cached models load)")
 
 
+def _vision_tower(cls: Any, backbone: str, revision: str | None) -> Any:
+    """The vision tower of a full CLIP checkpoint. transformers reports the text weights it leaves
+    out as a table of UNEXPECTED keys on every load; that report is silenced and only a vision
+    weight the checkpoint lacks (left random) is an error."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        model, info = cls.from_pretrained(backbone, revision=revision, output_loading_info=True)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
+    missing = sorted(info.get("missing_keys") or ())
+    if missing:
+        raise ValueError(f"not a CLIP vision checkpoint: {len(missing)} vision weights missing (e.g. {missing[0]})")
+    return model.eval()
+
+
 class ClipEncoder:
     """L2-normalised image embeddings from a CLIP vision tower."""
 
@@ -67,7 +88,7 @@ class ClipEncoder:
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         try:
-            self.model = CLIPVisionModelWithProjection.from_pretrained(backbone, revision=revision).eval()
+            self.model = _vision_tower(CLIPVisionModelWithProjection, backbone, revision)
             # A judge artifact brings the preprocessing it was trained with; never the backbone's current one.
             self.processor = (CLIPImageProcessor(**preprocessing) if preprocessing is not None
                               else CLIPImageProcessor.from_pretrained(backbone, revision=revision))

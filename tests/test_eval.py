@@ -170,8 +170,8 @@ def test_images_folder_rowid_and_igmu_layouts_match(runs, release, tmp_path):
         (rowid / f"{row_id}.png").write_bytes(data)
         if row_id in names:
             folder, name = names[row_id]
-            (igmu / folder / "perturbed").mkdir(parents=True, exist_ok=True)
-            (igmu / folder / "perturbed" / name).write_bytes(data)
+            (igmu / folder / "ESD-perturbed").mkdir(parents=True, exist_ok=True)  # IGMU's folder, any name
+            (igmu / folder / "ESD-perturbed" / name).write_bytes(data)
     assert {n.split("_")[0] for _, n in names.values()} >= {"0", "1", "2"}  # subclass positions
     results = {}
     for layout, folder in (("rowid", rowid), ("igmu", igmu)):
@@ -183,6 +183,10 @@ def test_images_folder_rowid_and_igmu_layouts_match(runs, release, tmp_path):
     assert results["rowid"]["metrics"]["ssim"]["value"] == pytest.approx(
         json.loads((runs["perturbed"] / "summary.json").read_text())["metrics"]["ssim"]["value"])
     assert results["igmu"]["n_rows"] == len(names)  # robustness rows have no IGMU name
+    (igmu / "forgot" / "other-method").mkdir()  # two method folders: the user must say which
+    ambiguous = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "perturbed",
+                    "--images", str(igmu), "--layout", "igmu", "--out", str(tmp_path / "run-ambiguous"))
+    assert ambiguous.returncode == 2 and "ESD-perturbed, other-method" in ambiguous.stderr, ambiguous.stderr
     igmu_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-igmu" / "per_image.parquet").to_pylist()}
     rowid_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-rowid" / "per_image.parquet").to_pylist()}
     assert all(igmu_rows[i]["ssim"] == rowid_rows[i]["ssim"] for i in igmu_rows)
@@ -273,6 +277,11 @@ def test_cmmd_matches_the_closed_form_for_gaussians():
     a = rng.multivariate_normal(m1, c1, 3000)
     b = rng.multivariate_normal(m2, c2, 3000)
     assert cmmd(a, b) == pytest.approx(exact, rel=0.05)
+    # The reference estimator by hand on two one-dimensional points per side: a set against itself is 0.
+    x, y = np.array([[0.0], [1.0]]), np.array([[0.0], [3.0]])
+    e = np.exp(-1 / 200)
+    by_hand = 1000 * ((2 + 2 * e) / 4 + (2 + 2 * e**9) / 4 - 2 * (1 + e**9 + e + e**4) / 4)
+    assert cmmd(x, y) == pytest.approx(by_hand, rel=1e-12) and cmmd(x, x) == 0.0
 
 
 def test_clip_score_is_per_image_and_unclamped(tmp_path):
@@ -362,13 +371,15 @@ def test_lpips_and_fid_weights_run_from_local_files(release, tmp_path, monkeypat
     torch.save(net.state_dict(), inception)
     result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
                  "--model", str(release / "_build" / "tiny-model"), "--out", str(tmp_path / "run"), "--all-rows",
-                 "--lpips", str(alexnet), "--inception", str(inception), "--bootstrap", "50", "--no-progress")
+                 "--lpips", str(alexnet), "--inception", str(inception), "--cmmd-clip",
+                 str(release / "_build" / "tiny-clip"), "--bootstrap", "50", "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
     m = summary["metrics"]
     assert m["lpips"]["value"] == pytest.approx(0.0, abs=1e-6) and len(m["lpips"]["sha256"]) == 64
     assert m["fid"]["value"] == pytest.approx(0.0, abs=1e-6) and m["fid"]["resize"] == "clean"
     assert abs(m["kid"]["value"]) < 1e-6 and "biased" in m["fid"]["note"]
+    assert m["cmmd"]["value"] == pytest.approx(0.0, abs=1e-6) and m["cmmd"]["n"] > 0
 
 
 def test_ssim_and_psnr_match_torchmetrics():

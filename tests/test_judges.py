@@ -257,3 +257,38 @@ def test_clip_judges_in_bf16_stay_within_the_stated_tolerance(clip_judge, fixtur
     zero = {dtype: ClipZeroShot(model, **texts, dtype=dtype).scores(images) for dtype in ("fp32", "bf16")}
     assert np.abs(zero["fp32"] - zero["bf16"]).max() <= BF16_TOLERANCE
     assert not np.array_equal(zero["fp32"], zero["bf16"])  # bf16 really ran
+
+
+def test_a_clip_backbone_missing_vision_weights_is_refused_quietly(tmp_path, caplog):
+    """A full CLIP folder loads as a vision tower without transformers' table of left-out text
+    weights; a folder whose vision weights are incomplete is one error, never random weights."""
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+    from transformers import CLIPVisionModelWithProjection
+    from transformers.utils import logging as hf_logging
+
+    from dataigm.core.errors import DataIGMError
+    from dataigm.stages.tiny_models import build_tiny_clip as build_full_tiny_clip
+    from detectors.clip import ClipEncoder
+
+    tiny_clip = str(build_full_tiny_clip(tmp_path / "full-clip"))  # text and vision towers
+
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_warning()  # as a fresh process has it (building the tiny CLIP quietened it)
+    hf_logging.enable_propagation()  # transformers' records reach caplog
+    try:
+        CLIPVisionModelWithProjection.from_pretrained(tiny_clip)  # transformers alone reports the table
+        assert "UNEXPECTED" in caplog.text
+        caplog.clear()
+        ClipEncoder(tiny_clip)
+        assert "UNEXPECTED" not in caplog.text
+    finally:
+        hf_logging.disable_propagation()
+        hf_logging.set_verbosity(verbosity)
+    broken = tmp_path / "broken-clip"
+    shutil.copytree(tiny_clip, broken)
+    weights = load_file(broken / "model.safetensors")
+    save_file({k: v for k, v in weights.items() if not k.startswith("visual_projection")}, broken / "model.safetensors")
+    with pytest.raises(DataIGMError, match="vision weights missing"):
+        ClipEncoder(str(broken))

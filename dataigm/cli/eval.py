@@ -10,10 +10,11 @@ from dataigm.core.errors import DataIGMError
 
 def _print_summary(summary: dict) -> None:
     print(f"{summary['method']} on {summary['config']} ({summary['n_rows']} rows):")
+    width = max((len(name) for name in summary["metrics"]), default=0)
     for name, m in summary["metrics"].items():
         low, high = m.get("ci_low"), m.get("ci_high")
         ci = f"  95% CI [{low:.4g}, {high:.4g}]" if low == low and low is not None else ""
-        print(f"  {name:40s} {m['value']:10.4g}{ci}  n={m['n']}  ({m['direction']} is better)")
+        print(f"  {name:{width}s} {m['value']:10.4g}{ci}  n={m['n']}  ({m['direction']} is better)")
     for name, why in summary["skipped"].items():
         print(f"  skipped {name}: {why}")
 

@@ -10,6 +10,7 @@ from dataigm.core.errors import DataIGMError
 
 
 def _cmd_train_judge(args: argparse.Namespace) -> int:
+    from dataigm.cli import progress_enabled
     from dataigm.cli.checks import check_out_folder, positive
     from dataigm.core.extras import require
     from dataigm.core.registry import builder_for
@@ -21,7 +22,7 @@ def _cmd_train_judge(args: argparse.Namespace) -> int:
     _, _, nsfw, _ = judge_target(args.target)
     out = Path(args.out or f"judges/{args.target}-{args.kind}")
     check_out_folder(str(out))
-    data = collect(args.target, args.data, args.data_revision)
+    data = collect(args.target, args.data, args.data_revision, progress=progress_enabled(args))
     if args.extra_images:
         n = add_real_images(data, Path(args.extra_images), args.extra_license, nsfw)
         print(f"added {n} real images from {args.extra_images} (license: {args.extra_license})")

@@ -5,7 +5,8 @@ Layouts of an images folder:
 - rowid: `<row id>.png` (any image suffix);
 - igmu: the public IGMU benchmark's `{i}_{j}_{k}.png` (i: subclass position, j: prompt position,
   k: sample), either flat (forget images) or under `forgot/`, `remove_word/` (retain) and
-  `unrelated/` folders, each optionally with a `<METHOD>/` folder inside.
+  `unrelated/` folders, each optionally with a `<METHOD>/` folder inside (the only one, or the
+  one named like --method).
 """
 
 from __future__ import annotations
@@ -139,13 +140,26 @@ def match_images(rows: list[dict[str, Any]], folder: Path, layout: str, method: 
         base = role_dirs.get(role, folder if not role_dirs and role == "forget" else None)
         if base is None:
             continue
-        if method and (base / method).is_dir():
-            base = base / method
-        path = base / name
+        path = _method_dir(base, method) / name
         if path.is_file():
             matched[row_id] = path
             used.add(path)
     bases = role_dirs.values() if role_dirs else [folder]
-    every = {p for b in bases for d in ([b / method] if method and (b / method).is_dir() else [b])
-             for p in _files(d).values()}
+    every = {p for b in bases for p in _files(_method_dir(b, method)).values()}
     return matched, sorted(str(p) for p in every - used)
+
+
+def _method_dir(base: Path, method: str | None) -> Path:
+    """Where a role folder keeps the images: itself, its `<METHOD>/` folder, or the one folder it
+    holds (IGMU writes `forgot/<METHOD NAME>/`, in any case); several folders and none named
+    like --method: an error naming them."""
+    if _files(base):
+        return base
+    subdirs = sorted(d for d in base.iterdir() if d.is_dir())
+    named = [d for d in subdirs if method and d.name.lower() == method.lower()]
+    if named or len(subdirs) == 1:
+        return (named or subdirs)[0]
+    if subdirs:
+        raise DataIGMError(f"--images {base}: holds the folders {', '.join(d.name for d in subdirs)}; "
+                           "name one with --method")
+    return base

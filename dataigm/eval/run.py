@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from PIL import Image
 
 from dataigm.core.errors import DataIGMError
 from dataigm.core.images import decode, image_files
@@ -145,12 +146,11 @@ class Metrics:
                 continue
             if self._inception is not None:
                 self._feature("inception", side, ids, self._inception(images))
+            pils = [Image.fromarray(im) for im in images] if (self._cmmd, self._clip) != (None, None) else []
             if self._cmmd is not None:
-                self._feature("cmmd", side, ids, M.l2_normalise(self._cmmd.image_embeddings(images)))
+                self._feature("cmmd", side, ids, M.l2_normalise(self._cmmd.image_embeddings(pils)))
             if self._clip is not None and self.prompts:
-                from PIL import Image
-
-                emb = self._clip.image_embeddings([Image.fromarray(im) for im in images])
+                emb = self._clip.image_embeddings(pils)
                 own = self._clip.text_embeddings([r["prompt"] for r in rows])
                 self._put(f"clip_score/{side}", ids, M.clip_scores(emb, own))
                 free = self._clip.text_embeddings([self._concept_free(r) for r in rows])
@@ -158,8 +158,6 @@ class Metrics:
         if self._person is not None:
             self._put("person/method", ids, [float(v.decision) for v in self._person.judge(method)])
         if self._category is not None:
-            from PIL import Image
-
             _, probs = self._category.scores([Image.fromarray(im) for im in method])
             self._put("category_prediction", ids, probs.argmax(axis=1))
 
@@ -362,8 +360,6 @@ def _decode_all(items: list[tuple[str, Any]]) -> list[np.ndarray]:
 
 def _same_size(method: list[np.ndarray], original: list[np.ndarray]) -> list[np.ndarray]:
     """Method images resized (PIL bicubic) to their original's size where they differ."""
-    from PIL import Image
-
     return [m if m.shape == o.shape else np.asarray(Image.fromarray(m).resize((o.shape[1], o.shape[0]),
                                                                                Image.BICUBIC))
             for m, o in zip(method, original, strict=True)]
