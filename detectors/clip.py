@@ -38,26 +38,31 @@ def pinned_revision(model_id: str, revision: str | None, config: Any) -> str:
     return getattr(config, "_commit_hash", None) or revision or "main"
 
 
-def require_reachable(model_id: str, revision: str | None, flag: str = "--clip") -> None:
+def require_reachable(model_id: str, revision: str | None, flag: str = "--clip") -> bool:
     """Fail fast, before importing transformers, when the model can only come from the Hub and the
-    Hub is off (HF_HUB_OFFLINE) and the model is not in the local cache."""
-    import os
+    Hub cannot be asked (HF_HUB_OFFLINE, or no network) and the model is not in the local cache.
+    Returns whether to load from the cache only (so an unreachable Hub costs no retries)."""
+    if Path(model_id).is_dir():
+        return False
+    from dataigm.core.hub_access import hub_unavailable
 
-    if Path(model_id).is_dir() or os.environ.get("HF_HUB_OFFLINE", "0") in ("0", "", "false"):
-        return
+    why = hub_unavailable()
+    if why is None:
+        return False
     from huggingface_hub import try_to_load_from_cache
 
     if not isinstance(try_to_load_from_cache(model_id, "config.json", revision=revision), str):
-        raise DataIGMError(f"cannot load CLIP model {model_id!r}: not on disk and HF_HUB_OFFLINE is set "
+        raise DataIGMError(f"cannot load CLIP model {model_id!r}: not on disk and {why} "
                            f"(pass {flag} PATH to a local CLIP folder)")
+    return True
 
 
 def load_failed(model_id: str, exc: Exception, flag: str = "--clip") -> DataIGMError:
     return DataIGMError(f"cannot load CLIP model {model_id!r}: {str(exc).splitlines()[0]} (pass {flag} PATH to a "
-                        "local CLIP folder; with HF_HUB_OFFLINE=1 only cached models load)")
+                        "local CLIP folder; offline, only cached models load)")
 
 
-def _vision_tower(cls: Any, backbone: str, revision: str | None) -> Any:
+def _vision_tower(cls: Any, backbone: str, revision: str | None, cached_only: bool) -> Any:
     """The vision tower of a full CLIP checkpoint. transformers reports the text weights it leaves
     out as a table of UNEXPECTED keys on every load; that report is silenced and only a vision
     weight the checkpoint lacks (left random) is an error."""
@@ -67,7 +72,8 @@ def _vision_tower(cls: Any, backbone: str, revision: str | None) -> Any:
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
     try:
-        model, info = cls.from_pretrained(backbone, revision=revision, output_loading_info=True)
+        model, info = cls.from_pretrained(backbone, revision=revision, output_loading_info=True,
+                                          local_files_only=cached_only)
     finally:
         hf_logging.set_verbosity(verbosity)
         if bars:
@@ -83,15 +89,16 @@ class ClipEncoder:
 
     def __init__(self, backbone: str, revision: str | None = None, device: str | None = None,
                  batch_size: int = 32, dtype: str = "fp32", preprocessing: dict[str, Any] | None = None):
-        require_reachable(backbone, revision, "--backbone")
+        cached_only = require_reachable(backbone, revision, "--backbone")
         import torch
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
         try:
-            self.model = _vision_tower(CLIPVisionModelWithProjection, backbone, revision)
+            self.model = _vision_tower(CLIPVisionModelWithProjection, backbone, revision, cached_only)
             # A judge artifact brings the preprocessing it was trained with; never the backbone's current one.
             self.processor = (CLIPImageProcessor(**preprocessing) if preprocessing is not None
-                              else CLIPImageProcessor.from_pretrained(backbone, revision=revision))
+                              else CLIPImageProcessor.from_pretrained(backbone, revision=revision,
+                                                                      local_files_only=cached_only))
         except (OSError, ValueError, RuntimeError) as exc:  # missing files, or weights that do not fit
             raise load_failed(backbone, exc, "--backbone") from None
         self.backbone, self.dtype = backbone, dtype
@@ -128,13 +135,13 @@ class ClipTextImage:
 
     def __init__(self, model_id: str, revision: str | None = None, device: str | None = None,
                  dtype: str = "fp32", batch_size: int = 32):
-        require_reachable(model_id, revision)
+        cached_only = require_reachable(model_id, revision)
         import torch
         from transformers import CLIPModel, CLIPProcessor
 
         try:
-            self.model = CLIPModel.from_pretrained(model_id, revision=revision).eval()
-            self.processor = CLIPProcessor.from_pretrained(model_id, revision=revision)
+            self.model = CLIPModel.from_pretrained(model_id, revision=revision, local_files_only=cached_only).eval()
+            self.processor = CLIPProcessor.from_pretrained(model_id, revision=revision, local_files_only=cached_only)
         except (OSError, ValueError, RuntimeError) as exc:
             raise load_failed(model_id, exc) from None
         self.model_id, self.dtype, self.batch_size = model_id, dtype, batch_size

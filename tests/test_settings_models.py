@@ -62,3 +62,39 @@ def test_full_preset_without_network_is_one_clear_line(tmp_path):
     assert "Traceback" not in result.stderr
     line = result.stderr.strip().splitlines()[-1]
     assert "CompVis/stable-diffusion-v1-4" in line and "--model" in line and "HF_HUB_OFFLINE" in line
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_hub_fails_at_once_instead_of_retrying(tmp_path, monkeypatch):
+    """No network and no HF_HUB_OFFLINE: one connection attempt decides; the model and CLIP loads
+    say why in one line and never enter huggingface_hub's retry loop."""
+    import socket
+
+    from huggingface_hub import constants
+
+    from dataigm.core import hub_access
+    from detectors.clip import ClipTextImage
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{_closed_port()}")
+    hub_access._unreachable.cache_clear()
+    assert "cannot reach" in hub_access.hub_unavailable()
+    with pytest.raises(DataIGMError, match=r"not on disk and cannot reach http://127\.0\.0\.1:\d+ \(Connection"):
+        ClipTextImage("openai/clip-vit-base-patch16")
+    with pytest.raises(DataIGMError, match=r"cannot reach .*only models already in the Hugging Face cache load"):
+        load_pipeline(GenerationSettings(model="CompVis/stable-diffusion-v1-4", device="cpu"))
+    with socket.socket() as server:  # an endpoint that answers is reachable
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.getsockname()[1]}")
+        assert hub_access.hub_unavailable() is None
+    hub_access._unreachable.cache_clear()

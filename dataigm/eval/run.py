@@ -210,7 +210,7 @@ class Metrics:
             if (roles == "robustness").any():
                 add(f"robust_forget_rate/{judge.name}", roles == "robustness", col, info)
         if not forget.any() and self.prompts:
-            self.skipped.setdefault("forget_rate", "no forget rows among the evaluated rows")
+            self.skipped.setdefault("forget_rate", "no forget rows among the evaluated rows" + self._status_hint())
         if len(self.judges) >= 2:
             self._agreement(out, forget if forget.any() else np.ones(len(self.rows), bool), clusters, B)
         preserve = np.isin(roles, PRESERVATION_ROLES) if self.prompts else np.ones(len(self.rows), bool)
@@ -222,7 +222,7 @@ class Metrics:
                 if "lpips" in self.columns:
                     add("lpips", preserve, "lpips", self._lpips.info)
             else:
-                self.skipped["ssim"] = "no retain or unrelated rows among the evaluated rows"
+                self.skipped["ssim"] = "no retain or unrelated rows among the evaluated rows" + self._status_hint()
         else:
             for name in ("ssim", "psnr", "lpips"):
                 self.skipped.setdefault(name, "no original images (give --source, or --reference for a bare folder)")
@@ -245,6 +245,12 @@ class Metrics:
         if "category_prediction" in self.columns:
             self._retain_accuracy(out, roles, clusters, B)
         return out, self._breakdowns(roles, kinds)
+
+    def _status_hint(self) -> str:
+        statuses = self.spec.get("statuses")
+        if not statuses:
+            return ""
+        return f" (only rows with status {', '.join(statuses)}; --all-rows adds those curation dropped)"
 
     def _erasure(self, out, judge: str, forget: np.ndarray, clusters: np.ndarray, B: int, info) -> None:
         m = self.columns[f"{judge}/method/decision"][forget]

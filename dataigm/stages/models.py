@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,9 +29,14 @@ class LoadedPipeline:
 
 
 def _missing_model(settings: GenerationSettings, why: str) -> DataIGMError:
-    offline = os.environ.get("HF_HUB_OFFLINE", "0") not in ("0", "", "false")
-    hint = ("HF_HUB_OFFLINE is set, so only models already in the Hugging Face cache load"
-            if offline else "no network or no such repo; set HF_HUB_OFFLINE=1 to use the cache only")
+    from dataigm.core.hub_access import hub_unavailable, offline_flag_set
+
+    if offline_flag_set():
+        hint = "HF_HUB_OFFLINE is set, so only models already in the Hugging Face cache load"
+    elif unavailable := hub_unavailable():
+        hint = f"{unavailable}, so only models already in the Hugging Face cache load"
+    else:
+        hint = "no such repo or revision, or no access to it"
     rev = f" at revision {settings.revision!r}" if settings.revision else ""
     return DataIGMError(
         f"cannot load model {settings.model!r}{rev}: {why}. Pass --model PATH to a local "
@@ -43,6 +47,8 @@ def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]
     """model_index.json of the model and its resolved revision (commit sha, or 'local:<hash>')."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+    from dataigm.core.hub_access import hub_unavailable
 
     local = Path(settings.model)
     if local.is_dir():
@@ -56,7 +62,8 @@ def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]
         except json.JSONDecodeError as exc:
             raise _missing_model(settings, f"{index} is not valid JSON ({exc.msg})") from None
     try:
-        path = hf_hub_download(settings.model, "model_index.json", revision=settings.revision)
+        path = hf_hub_download(settings.model, "model_index.json", revision=settings.revision,
+                               local_files_only=hub_unavailable() is not None)
     except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as exc:
         raise _missing_model(settings, type(exc).__name__) from None
     match = re.search(r"snapshots/([0-9a-f]{40})/", path)
@@ -99,8 +106,12 @@ def load_pipeline(settings: GenerationSettings, pinned: str | None = None) -> Lo
     if device == "cpu" and settings.cpu_threads:
         torch.set_num_threads(settings.cpu_threads)
     kwargs: dict[str, Any] = {"dtype": getattr(torch, TORCH_DTYPES[dtype])}
-    if settings.revision and not Path(settings.model).is_dir():
-        kwargs["revision"] = settings.revision
+    if not Path(settings.model).is_dir():
+        from dataigm.core.hub_access import hub_unavailable
+
+        kwargs["local_files_only"] = hub_unavailable() is not None
+        if settings.revision:
+            kwargs["revision"] = settings.revision
     has_checker = "safety_checker" in index
     if has_checker and settings.safety_checker == "off":
         kwargs.update(safety_checker=None, requires_safety_checker=False)

@@ -1,0 +1,39 @@
+"""Whether the Hugging Face Hub can be asked for files right now.
+
+Without a network, huggingface_hub retries every file request with backoff (about 25 s per file),
+so an offline run that merely *tries* an optional Hub model stalls for minutes before it fails or
+falls back to the cache. One quick connection to the endpoint settles it for the whole process.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from functools import cache
+from urllib.parse import urlparse
+
+CONNECT_TIMEOUT_S = 3.0
+
+
+def offline_flag_set() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
+
+
+@cache
+def _unreachable(endpoint: str) -> str | None:
+    url = urlparse(endpoint)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=CONNECT_TIMEOUT_S).close()
+    except OSError as exc:
+        return f"cannot reach {endpoint} ({type(exc).__name__})"
+    return None
+
+
+def hub_unavailable() -> str | None:
+    """Why the Hub cannot be asked (HF_HUB_OFFLINE, or its endpoint does not answer), else None."""
+    if offline_flag_set():
+        return "HF_HUB_OFFLINE is set"
+    from huggingface_hub import constants
+
+    return _unreachable(constants.ENDPOINT)
