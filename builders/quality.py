@@ -19,6 +19,7 @@ from builders.grammar import article_for, normalise
 NEAR_DUPLICATE_RATIO = 95.0
 _ARTICLE_RE = re.compile(r"\b(a|an) ([A-Za-z][\w'-]*)", re.IGNORECASE)
 _BAD_START_END = re.compile(r"^[\s,.;:!?-]|[\s,;:-]$")
+_DOUBLED_WORD = re.compile(r"\b(\w+) \1\b", re.IGNORECASE)
 
 
 def format_problems(text: str) -> list[str]:
@@ -30,6 +31,8 @@ def format_problems(text: str) -> list[str]:
         problems.append("leading/trailing space or dangling punctuation")
     if re.search(r"\s[,.;:!?]", text) or ",," in text:
         problems.append("space before punctuation or doubled punctuation")
+    if match := _DOUBLED_WORD.search(text):
+        problems.append(f"doubled word: {match.group(0)!r}")
     if any(ch in text for ch in "{}*"):
         problems.append("unfilled template slot")
     for match in _ARTICLE_RE.finditer(text):

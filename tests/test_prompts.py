@@ -101,6 +101,8 @@ def test_articles_and_format_gate_catches_errors():
     assert format_problems("an car") == ["wrong article: 'an car'"]
     assert format_problems("an hour glass, a unicorn and a one-way street") == []
     assert "doubled space" in format_problems("a cat  on a mat")
+    assert format_problems("a room with a lamp on on a rainy day") == ["doubled word: 'on on'"]
+    assert format_problems("a room with a lamp on, on a rainy day") == []
     assert format_problems("a cat on a mat,")
     assert format_problems("a {noun} on a mat")
 
