@@ -74,6 +74,13 @@ class ArtifactJudge:
     def threshold(self) -> float:
         return float(self.config["threshold"])
 
+    @property
+    def rule(self) -> str:
+        """How a decision is made, in words (recorded with every evaluation)."""
+        if self.concept is None:
+            return f"presence score >= {self.threshold:g}"
+        return f"{self.concept} is the most probable of the {len(self.config['labels'])} labels"
+
     def for_concept(self, concept: str | None) -> ArtifactJudge:
         labels = self.config["labels"]
         if concept is not None and concept != self.config["target"] and concept not in labels:
@@ -93,7 +100,9 @@ class ArtifactJudge:
         out = []
         for p in probs:  # one concept of a category judge: present when it is the predicted class
             present = int(np.argmax(p)) == k
-            out.append(Verdict(self.name, self.version, float(p[k]), 0.0, present,
+            # the bar P(concept) had to reach: the largest probability of any other label
+            bar = float(np.max(np.delete(p, k))) if len(p) > 1 else 0.0
+            out.append(Verdict(self.name, self.version, float(p[k]), bar, present,
                                f"concept_{'present' if present else 'absent'}",
                                f"{self.name} predicts {self.config['labels'][int(np.argmax(p))]} "
                                f"(P({self.concept}) = {p[k]:.3f})", self.concept))

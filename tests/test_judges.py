@@ -221,6 +221,31 @@ def test_category_judge_tells_which_concept(tiny_clip, tmp_path):
     assert classes["accuracy"] >= 0.8, classes
     assert config["metrics"]["test"]["presence"]["accuracy"] >= 0.95
 
+    # One concept of the category judge: present when it is the most probable label. Each verdict
+    # records the bar it had to reach (the largest other probability), so score >= threshold holds
+    # exactly when the decision is True, as for every other detector.
+    import io
+
+    from PIL import Image
+
+    from dataigm.core.curation import decision_rule
+    from dataigm.core.registry import DETECTORS
+    from tests.judge_fixtures import separable_image
+
+    rng = np.random.default_rng(7)
+    images = [np.asarray(Image.open(io.BytesIO(separable_image(label, rng, colour=0))).convert("RGB"))
+              for label in (1, 1, 1, 1, 1, 1, 0, 0)]  # van_gogh's squares, then stripes (no style)
+    judge = DETECTORS.get("judge")(str(out), concept="van_gogh")
+    verdicts = judge.judge(images)
+    _, probs = judge.scores([Image.fromarray(im) for im in images])
+    k = config["labels"].index("van_gogh")
+    for v, p in zip(verdicts, probs, strict=True):
+        assert v.decision == (int(np.argmax(p)) == k) == (v.score >= v.threshold)
+        assert v.score == pytest.approx(p[k]) and v.threshold == pytest.approx(np.delete(p, k).max())
+    decisions = [v.decision for v in verdicts]
+    assert sum(decisions[:6]) >= 4 and not any(decisions[6:]), [v.message for v in verdicts]
+    assert decision_rule(judge) == "van_gogh is the most probable of the 129 labels"
+
 
 def test_real_images_from_a_hugging_face_dataset(tiny_clip, separable, fixtures, tmp_path):
     from datasets import ClassLabel, Dataset, Features, Image

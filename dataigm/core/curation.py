@@ -50,6 +50,12 @@ class Detector(Protocol):
         ...
 
 
+def decision_rule(detector: Detector) -> str:
+    """A detector's decision rule in words: its own `rule` (e.g. a category judge deciding by its
+    most probable label), else "score >= threshold"."""
+    return getattr(detector, "rule", None) or f"score >= {detector.threshold:g}"
+
+
 @dataclass(frozen=True)
 class Check:
     """One question curation asks of every image of a concept.

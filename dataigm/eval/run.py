@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
+from dataigm.core.curation import decision_rule
 from dataigm.core.errors import DataIGMError
 from dataigm.core.images import decode, image_files
 from dataigm.core.logs import get
@@ -194,7 +195,7 @@ class Metrics:
         forget = roles == "forget"
         for judge in self.judges:
             info = {"library": "dataigm", "version": judge.version, "weights": judge.name,
-                    "threshold": judge.threshold}
+                    "threshold": judge.threshold, "rule": decision_rule(judge)}
             col = f"{judge.name}/method/decision"
             if not self.prompts:  # a bare folder: the share of images the judge flags
                 add(f"flag_rate/{judge.name}", np.ones(len(self.rows), bool), col, info)
@@ -451,7 +452,8 @@ def summarize(out: str) -> dict[str, Any]:
         "environment": {"python": platform.python_version(), "platform": platform.platform(),
                         **{lib: _version(lib) for lib in ("dataigm", "torch", "diffusers", "transformers",
                                                           "torchmetrics", "torch-fidelity", "nudenet", "ultralytics")}},
-        "judges": [{"name": j.name, "version": j.version, "threshold": j.threshold} for j in metrics.judges]})
+        "judges": [{"name": j.name, "version": j.version, "threshold": j.threshold, "rule": decision_rule(j)}
+                   for j in metrics.judges]})
     log.info("evaluated %s on %d rows in %.1f s", spec["method"], len(rows), time.time() - started)
     return summary
 

@@ -83,8 +83,9 @@ def release_section(folder: Path, source: str, thumbs: Thumbnails, plots_dir: Pa
                 scores.setdefault(key, []).append(v["score"])
                 thresholds.setdefault(key, Counter())[v["threshold"]] += 1
     if scores:
-        groups = {k: (np.asarray(s), thresholds[k].most_common(1)[0][0]) for k, s in sorted(scores.items())}
-        section.figures.append(plots.histograms("detector_scores", "Detector scores (dashed: threshold)", groups))
+        groups = {k: (np.asarray(s), _shared_threshold(thresholds[k])) for k, s in sorted(scores.items())}
+        section.figures.append(plots.histograms("detector_scores", "Detector scores (dashed: threshold; none where "
+                                                "each image has its own bar)", groups))
 
     _galleries(section, folder, rows_by_config, thumbs)
     shown = sum(len(i.pictures) for g in section.galleries for i in g.items)
@@ -146,3 +147,10 @@ def _provenance(manifest: dict[str, Any], rows_by_config: dict[str, list[dict[st
                                                                  "dtype", "batch_size", "base_seed", "safety_checker")]
     rows += [[f"input {k}", v] for k, v in sorted(inputs.items()) if k != "model"]
     return Table("Generation settings and provenance", ["setting", "value"], rows)
+
+
+def _shared_threshold(counts: Counter) -> float | None:
+    """The threshold most of a check's verdicts share; None when the bar differs per image (a category
+    judge deciding by its most probable label)."""
+    value, n = counts.most_common(1)[0]
+    return value if n * 2 > sum(counts.values()) else None
