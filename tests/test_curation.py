@@ -66,6 +66,18 @@ def test_policies_name_their_detectors():
     assert policy("church").signature() != judged.signature()
 
 
+def test_a_judge_retrained_in_place_changes_the_curation_signature(tmp_path):
+    """Re-curation skips shards judged under the same signature; a judge folder whose files change
+    (retrained and saved under the same path) must not be mistaken for the old one."""
+    judge = tmp_path / "judge-object"
+    judge.mkdir()
+    (judge / "model.safetensors").write_bytes(b"weights v1")
+    first = policy("church", judges=(("object", str(judge)),)).signature()
+    assert policy("church", judges=(("object", str(judge)),)).signature() == first
+    (judge / "model.safetensors").write_bytes(b"weights v2, retrained")
+    assert policy("church", judges=(("object", str(judge)),)).signature() != first
+
+
 def test_pair_status_marks_both_twins():
     def row(i, role, pair, status, index=0):
         return {"id": f"r{i}", "role": role, "pair_id": pair, "image_index": index, "status": status}

@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -89,9 +90,21 @@ class CurationPolicy:
         return self.generation_checks + self.checks
 
     def signature(self) -> str:
-        """Changes when any check, detector option or expectation changes: shards are re-judged."""
-        blob = json.dumps([c.spec() for c in self.checks], sort_keys=True, default=str)
+        """Changes when any check, detector option or expectation changes, or the contents of a local
+        judge, model or weights file it names (a judge retrained in place): shards are re-judged."""
+        blob = json.dumps([_with_contents(c.spec()) for c in self.checks], sort_keys=True, default=str)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+PATH_OPTIONS = ("artifact", "model", "weights")  # detector options that may name a local file or folder
+
+
+def _with_contents(spec: dict[str, Any]) -> dict[str, Any]:
+    from dataigm.core.fingerprint import path_digest
+
+    contents = {key: path_digest(Path(value)) for key in PATH_OPTIONS
+                if isinstance(value := spec["options"].get(key), str) and value and Path(value).exists()}
+    return {**spec, "contents": contents} if contents else spec
 
 
 @dataclass(frozen=True)

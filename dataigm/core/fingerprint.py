@@ -3,6 +3,7 @@ file's bytes, so a fine-tune saved in place under the same name is never mistake
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 CHUNK = 16 * 1024 * 1024
@@ -18,4 +19,26 @@ def folder_digest(folder: Path) -> str:
         with path.open("rb") as f:
             while chunk := f.read(CHUNK):
                 h.update(chunk)
+    return h.hexdigest()[:32]
+
+
+def path_digest(path: Path) -> str:
+    """folder_digest of a folder, or the same hash of one file; recomputed only when a file's size or
+    modification time changes (curation asks once per shard)."""
+    path = Path(path).resolve()
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    stats = tuple((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return _digest(path, stats)
+
+
+@cache
+def _digest(path: Path, stats: tuple[tuple[str, int, int], ...]) -> str:
+    if path.is_dir():
+        return folder_digest(path)
+    import xxhash
+
+    h = xxhash.xxh3_128()
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            h.update(chunk)
     return h.hexdigest()[:32]
