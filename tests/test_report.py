@@ -52,7 +52,8 @@ def test_the_page_is_one_bounded_offline_file(page):
     assert "https://" not in html.replace("https://matplotlib.org", "")
     for heading in ("Release: ", "Judge: clip_head:church", "Evaluation: tiny on church",
                     "Forget / retain pairs", "Why rows were dropped", "Detector scores",
-                    "ROC, precision-recall and reliability", "Methods x metrics"):
+                    "ROC, precision-recall and reliability", "Methods x metrics", "Confusion matrix at threshold",
+                    "accuracy (presence at threshold)"):
         assert heading in html, heading
     assert "showing" in html or "the galleries show" in html
 
@@ -99,3 +100,13 @@ def test_the_page_renders_in_headless_chromium(page, tmp_path):
     assert [h.split(":")[0] for h in headings] == ["Release", "Judge", "Evaluation"]
     assert pairs and all(len(seeds) == 2 and seeds[0] == seeds[1] for seeds in pairs)
     assert shot.stat().st_size > 20_000
+
+
+def test_subclass_heatmap_shades_each_metric_on_its_own_range():
+    """CLIP score (-30..20) beside SSIM (0.5..0.7): one colour scale would flatten SSIM."""
+    import numpy as np
+
+    from dataigm.report.plots import _column_scaled
+
+    values = np.array([[-30.0, 0.5, 1.0], [20.0, 0.7, 1.0], [np.nan, 0.6, 1.0]])
+    assert np.allclose(_column_scaled(values), [[0, 0, 0], [1, 1, 0], [0, 0.5, 0]])

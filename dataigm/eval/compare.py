@@ -166,7 +166,8 @@ def chart(runs: list[dict[str, Any]]):
             errors[1].append(max(high - m["value"], 0))
         ax.bar(range(len(values)), values, yerr=errors, capsize=3, color="#4c72b0")
         ax.set_xticks(range(len(values)), names, rotation=30, ha="right", fontsize=7)
-        ax.set_title(f"{metric} ({'lower' if _direction(runs, metric) == 'lower' else 'higher'} is better)", fontsize=8)
+        better = "lower" if _direction(runs, metric) == "lower" else "higher"
+        ax.set_title(f"{metric}\n({better} is better)", fontsize=7)
     for ax in list(axes.flat)[len(metrics):]:
         ax.axis("off")
     fig.tight_layout()

@@ -31,7 +31,7 @@ def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path 
             values = np.array([[v.get(m, np.nan) for m in metrics] for v in by_sub.values()], dtype=float)
             section.figures.append(plots.matrix(f"eval_subclasses_{run['method']}",
                                                 f"{run['method']}: metrics by subclass", values, list(by_sub),
-                                                metrics, "{:.2f}"))
+                                                metrics, "{:.2f}", by_column=True))
         section.galleries.append(_samples(run, thumbs))
         for name, why in run.get("skipped", {}).items():
             section.notes.append(f"{run['method']}: {name} not computed: {why}")

@@ -39,13 +39,16 @@ def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> S
         ["training data", f"{config.get('training_data', {}).get('source')} "
                           f"{', '.join(config.get('training_data', {}).get('configs', [])[:8])}"],
         ["digest", fmt(config.get("digest"))]]))
+    # a category judge's breakdowns score its predicted class; a single-concept judge's, presence at its threshold
+    accuracy = "accuracy (predicted class)" if test.get("classes") else "accuracy (presence at threshold)"
     for key, title in (("by_subclass", "Accuracy by subclass"), ("by_source", "Accuracy by image source")):
         if test.get(key):
-            section.tables.append(Table(title, ["group", "n", "accuracy"],
+            section.tables.append(Table(title, ["group", "n", accuracy],
                                         [[g, str(v["n"]), fmt(v["accuracy"])] for g, v in test[key].items()]))
     matrix = np.asarray(presence.get("confusion_matrix") or [[0, 0], [0, 0]])
-    section.figures.append(plots.matrix("judge_confusion", "Confusion matrix (rows: truth, columns: predicted)",
-                                        matrix, ["absent", "present"], ["absent", "present"]))
+    title = f"Confusion matrix at threshold {fmt(config.get('threshold'))}"
+    section.figures.append(plots.matrix("judge_confusion", title, matrix, ["absent", "present"], ["absent", "present"],
+                                        axes=("truth", "predicted")))
     predictions = folder / "predictions.parquet"
     if predictions.exists():
         rows = pq.read_table(predictions).to_pylist()

@@ -102,15 +102,37 @@ def curves(name: str, y: np.ndarray, score: np.ndarray, threshold: float) -> Fig
 
 
 def matrix(name: str, title: str, values: np.ndarray, rows: Sequence[str], cols: Sequence[str],
-           fmt: str = "{:.0f}") -> Figure:
-    """A heatmap (confusion matrix, subclass x metric) with the numbers written in the cells."""
+           fmt: str = "{:.0f}", axes: tuple[str, str] = ("", ""), by_column: bool = False) -> Figure:
+    """A heatmap (confusion matrix, subclass x metric) with the numbers written in the cells;
+    `axes`: the (rows, columns) axis labels; `by_column`: shade each column on its own range
+    (metrics with different scales side by side)."""
+    import textwrap
+
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(max(3, 0.55 * len(cols) + 2), max(2.2, 0.35 * len(rows) + 1.2)))
-    ax.imshow(np.nan_to_num(values.astype(float)), cmap="Blues", aspect="auto")
+    ax.imshow(_column_scaled(values) if by_column else np.nan_to_num(values.astype(float)), cmap="Blues",
+              aspect="auto")
     ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right")
     ax.set_yticks(range(len(rows)), rows)
+    ax.set_ylabel(axes[0])
+    ax.set_xlabel(axes[1])
+    shade = _column_scaled(values) if by_column else values / (np.nanmax(np.abs(values)) or 1)
     for (i, j), v in np.ndenumerate(values):
-        if np.isfinite(v):
-            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7)
-    ax.set_title(title)
+        if np.isfinite(v):  # white numbers on the dark cells
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=7,
+                    color="white" if shade[i, j] > 0.6 else "black")
+    width_chars = int(fig.get_size_inches()[0] * 9)
+    ax.set_title("\n".join(textwrap.wrap(title, width_chars)), fontsize=9)
     return Figure(name, title, fig)
+
+
+def _column_scaled(values: np.ndarray) -> np.ndarray:
+    """Each column mapped to 0..1 over its own finite range (0 where a column is constant or empty)."""
+    values = values.astype(float)
+    out = np.zeros_like(values)
+    for j in range(values.shape[1]):
+        col = values[:, j]
+        finite = np.isfinite(col)
+        if finite.any() and np.ptp(col[finite]) > 0:
+            out[finite, j] = (col[finite] - col[finite].min()) / np.ptp(col[finite])
+    return out
