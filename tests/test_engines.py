@@ -123,6 +123,7 @@ def _slurm_up() -> str | None:
 
 
 @pytest.mark.slurm
+@pytest.mark.slow
 def test_real_slurm_job_array_matches_single_process(reference, tmp_path):
     why = _slurm_up()
     if why:
