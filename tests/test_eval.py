@@ -118,6 +118,25 @@ def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path, ca
 
 
 @pytest.mark.slow
+def test_a_killed_evaluation_resumes_to_the_same_images(runs, release, tmp_path):
+    """SIGKILL after a generation shard is written but before its marker; the same command then
+    finishes (and a third run of the finished evaluation is accepted, not refused)."""
+    import os
+
+    args = [*CLI, "-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
+            "--out", str(tmp_path / "run"), "--all-rows", "--no-progress", "--bootstrap", "200",
+            "--model", str(release / "_build" / "tiny-model")]
+    env = {k: v for k, v in os.environ.items() if k != "DATAIGM_FAULT"}
+    killed = subprocess.run(args, capture_output=True, text=True, timeout=600,
+                            env={**env, "DATAIGM_FAULT": "eval:before-marker"})
+    assert killed.returncode == -9, killed.stderr[-2000:]
+    for _ in range(2):
+        rerun = subprocess.run(args, capture_output=True, text=True, timeout=600, env=env)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert _images(tmp_path / "run") == _images(runs["original"])
+
+
+@pytest.mark.slow
 def test_the_original_model_reproduces_the_release(runs, release):
     summary = json.loads((runs["original"] / "summary.json").read_text())
     images = _images(runs["original"])

@@ -31,18 +31,18 @@ def plan_generation(out: str, rows: list[dict[str, Any]], spec: dict[str, Any], 
     store = Store(out)
     config = spec["config"]
     jobs = [{**{k: r.get(k) for k in JOB_COLUMNS}, "image_id": r["id"], "seeds": [int(r["seed"])]} for r in rows]
+    planned = {**spec, "shard_size": shard_size}
     with store.lock(PLAN):
         if store.exists(PLAN):
             plan = load_plan(store)
-            if plan["config"] != spec:
+            if plan["config"] != planned:
                 raise DataIGMError(f"{out} holds an evaluation with other settings; choose another --out")
             return plan
         store.write_table(f"_build/jobs/{config}.parquet", pa.Table.from_pylist(jobs))
         from dataigm.core.ids import config_hash
 
-        plan = {"kind": "eval", "config": spec, "concepts": [config], "jobs": {config: len(jobs)},
+        plan = {"kind": "eval", "config": planned, "concepts": [config], "jobs": {config: len(jobs)},
                 "fingerprint": config_hash(spec)}
-        plan["config"]["shard_size"] = shard_size
         store.write_json(PLAN, plan)
     return plan
 
