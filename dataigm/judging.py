@@ -167,14 +167,11 @@ def folder_images(folder: Path) -> Iterator[tuple[str, bytes]]:
 
 def release_images(config: str, source: str, revision: str | None, split: str | None) -> Iterator[tuple[str, bytes]]:
     """(row id, image bytes) of a release config, read one parquet row group at a time."""
+    from dataigm.core.storage import row_groups
     from dataigm.hub.loading import config_files
 
     for path in config_files(config, source, revision, split):
-        import pyarrow.parquet as pq
-
-        pf = pq.ParquetFile(path)
-        for group in range(pf.num_row_groups):
-            table = pf.read_row_group(group, columns=["id", "image"])
+        for table in row_groups(path, ["id", "image"]):
             for row_id, image in zip(table.column("id").to_pylist(), table.column("image").to_pylist(), strict=True):
                 yield row_id, image["bytes"]
 

@@ -56,8 +56,10 @@ def check_images(folder: Path, config: str) -> list[Finding]:
     return out
 
 
-def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int, seed: int) -> list[Finding]:
-    """Generate `sample` random rows (and their batch mates) again and compare bytes."""
+def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int, seed: int,
+               pipelines: dict[tuple, Any] | None = None) -> list[Finding]:
+    """Generate `sample` random rows (and their batch mates) again and compare bytes. `pipelines`
+    keeps loaded models between configs (a release's configs share one model)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from dataigm.core.settings import GenerationSettings
@@ -81,7 +83,11 @@ def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int,
     gen = GenerationSettings(model=model, steps=int(settings["num_inference_steps"]), dtype=settings["dtype"],
                              batch_size=max(len(batches[b]) for b in wanted), cpu_threads=int(settings["cpu_threads"]),
                              revision=None if Path(model).exists() else settings["model_revision"])
-    loaded = load_pipeline(gen, pinned=settings["model_revision"])
+    pipelines = {} if pipelines is None else pipelines
+    key = (gen.model, gen.revision, gen.dtype, gen.cpu_threads, settings["model_revision"])
+    if key not in pipelines:
+        pipelines[key] = load_pipeline(gen, pinned=settings["model_revision"])
+    loaded = pipelines[key]
     use_scheduler(loaded, settings["scheduler"], settings["scheduler_config"])
     findings = []
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -102,12 +108,13 @@ def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed:
 
     folder = local_copy(source)
     manifest = read_manifest(folder)
-    findings = [Finding("structure", "", "", False, p) for p in structure_problems(folder)]
+    findings = [Finding("structure", "", "", False, p) for p in structure_problems(folder, manifest)]
     names = configs or list(manifest["configs"])
     unknown = sorted(set(names) - set(manifest["configs"]))
     if unknown:
         known = ", ".join(manifest["configs"])
         raise DataIGMError(f"--config {', '.join(unknown)}: not in {source} (configs: {known})")
+    pipelines: dict[tuple, Any] = {}
     for name in names:
         if manifest["configs"][name].get("kind") != "images":
             continue
@@ -115,7 +122,7 @@ def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed:
         findings += found
         log.info("%s: images hashed, %d mismatch(es)", name, len(found))
         if sample:
-            findings += regenerate(folder, name, manifest, sample, seed)
+            findings += regenerate(folder, name, manifest, sample, seed, pipelines)
     return findings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from dataigm.core.errors import DataIGMError
@@ -13,7 +14,7 @@ def _print_summary(summary: dict) -> None:
     width = max((len(name) for name in summary["metrics"]), default=0)
     for name, m in summary["metrics"].items():
         low, high = m.get("ci_low"), m.get("ci_high")
-        ci = f"  95% CI [{low:.4g}, {high:.4g}]" if low == low and low is not None else ""
+        ci = f"  95% CI [{low:.4g}, {high:.4g}]" if low is not None and math.isfinite(low) else ""
         print(f"  {name:{width}s} {m['value']:10.4g}{ci}  n={m['n']}  ({m['direction']} is better)")
     for name, why in summary["skipped"].items():
         print(f"  skipped {name}: {why}")
@@ -22,7 +23,7 @@ def _print_summary(summary: dict) -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from dataigm.cli import progress_enabled
     from dataigm.cli.build import _engine_options
-    from dataigm.cli.checks import in_range, positive
+    from dataigm.cli.checks import check_out_folder, in_range, positive
     from dataigm.core.errors import check_name
     from dataigm.core.extras import require
     from dataigm.eval.setup import EvalOptions, evaluate
@@ -35,9 +36,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     check_name(args.method, "--method")
     positive(args, "limit", "batch_size", "tasks", "bootstrap")
     in_range(args, "nudenet_threshold", 0, 1)
-    _check_run_folder(args.out)
-    if (args.images is None) == (args.model is None):
-        raise DataIGMError("give exactly one of --model or --images")
+    check_out_folder(args.out)
     metrics = {"clip": args.clip, "clip_revision": args.clip_revision, "cmmd_clip": args.cmmd_clip,
                "inception": args.inception, "lpips": args.lpips, "yolo": args.yolo,
                "category_judge": args.category_judge, "fid_resize": args.fid_resize, "csdr_legacy": args.csdr_legacy,
@@ -56,14 +55,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _print_summary(summary)
     print(f"wrote {args.out}/per_image.parquet, summary.json, manifest.json")
     return 0
-
-
-def _check_run_folder(out: str) -> None:
-    folder = Path(out)
-    if not out.strip():
-        raise DataIGMError("--out is empty; give a folder")
-    if folder.exists() and any(folder.iterdir()) and not (folder / "_build").exists():
-        raise DataIGMError(f"--out {out}: the folder holds other files and is not an evaluation run")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:

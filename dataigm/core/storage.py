@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -118,3 +118,20 @@ class Store:
         self.fs.makedirs(self.path(rel).rsplit("/", 1)[0], exist_ok=True)
         with FileLock(self.path(rel) + ".lock"):
             yield
+
+
+def row_groups(path: str, columns: list[str]) -> Iterator[pa.Table]:
+    """A parquet file one row group at a time: peak memory is one group, not the file."""
+    pf = pq.ParquetFile(path)
+    for group in range(pf.num_row_groups):
+        yield pf.read_row_group(group, columns=columns)
+
+
+def images_by_id(tables: Iterable[pa.Table], ids: set[str]) -> dict[str, bytes]:
+    """Image bytes of the rows `ids` found in `tables` (with "id" and "image" columns)."""
+    found: dict[str, bytes] = {}
+    for table in tables:
+        for row_id, image in zip(table.column("id").to_pylist(), table.column("image").to_pylist(), strict=True):
+            if row_id in ids:
+                found[row_id] = image["bytes"]
+    return found

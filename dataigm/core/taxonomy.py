@@ -20,6 +20,13 @@ Shape = Literal["attribute", "entity"]
 SHAPES = ("attribute", "entity")
 
 
+def words_pattern(words: tuple[str, ...] | list[str]) -> re.Pattern[str]:
+    """Any of `words` as a whole word, any case, longest first; matches nothing when empty."""
+    ordered = sorted(words, key=len, reverse=True)
+    pattern = r"\b(?:" + "|".join(re.escape(w) for w in ordered) + r")\b" if ordered else r"(?!x)x"
+    return re.compile(pattern, re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Concept:
     name: str
@@ -39,9 +46,7 @@ class Concept:
     _trigger_re: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        words = sorted(self.trigger_words, key=len, reverse=True)
-        pattern = r"\b(?:" + "|".join(re.escape(w) for w in words) + r")\b" if words else r"(?!x)x"
-        object.__setattr__(self, "_trigger_re", re.compile(pattern, re.IGNORECASE))
+        object.__setattr__(self, "_trigger_re", words_pattern(self.trigger_words))
 
     def find_trigger(self, text: str) -> re.Match[str] | None:
         """The first of the concept's trigger words in `text` (whole words, any case)."""

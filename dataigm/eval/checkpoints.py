@@ -129,17 +129,6 @@ def apply_checkpoint(pipe: Any, spec: str, model_type: str) -> dict[str, Any]:
 
 def checkpoint_digest(spec: str) -> str:
     """Content digest of a local checkpoint file or folder; Hub ids are named as given."""
-    from dataigm.core.fingerprint import folder_digest
+    from dataigm.core.fingerprint import content_digest
 
-    path = Path(spec)
-    if path.is_dir():
-        return f"local:{folder_digest(path)}"
-    if path.is_file():
-        import xxhash
-
-        h = xxhash.xxh3_128()
-        with path.open("rb") as f:
-            while chunk := f.read(16 * 1024 * 1024):
-                h.update(chunk)
-        return f"local:{h.hexdigest()[:32]}"
-    return spec
+    return f"local:{content_digest(Path(spec))}" if Path(spec).exists() else spec

@@ -37,8 +37,7 @@ def _best(runs: list[dict[str, Any]], metric: str) -> set[int]:
     values = [(i, v) for i, v in values if v is not None and np.isfinite(v)]
     if len(values) < 2:
         return set()
-    direction = next(r["metrics"][metric]["direction"] for r in runs if metric in r["metrics"])
-    target = (min if direction == "lower" else max)(v for _, v in values)
+    target = (min if _direction(runs, metric) == "lower" else max)(v for _, v in values)
     return {i for i, v in values if v == target}
 
 
@@ -61,9 +60,10 @@ def paired_tests(runs: list[dict[str, Any]], baseline: str) -> dict[str, dict[st
             if not metric.startswith("forget_rate/"):
                 continue
             column = f"{metric.split('/', 1)[1]}/method/decision"
-            pairs = [(b[column] > 0.5, rows[b["id"]][column] > 0.5) for b in base_rows
-                     if b.get("role") == "forget" and b["id"] in rows and column in b and column in rows[b["id"]]
-                     and b[column] == b[column] and rows[b["id"]][column] == rows[b["id"]][column]]
+            shared = [(b[column], rows[b["id"]].get(column)) for b in base_rows
+                      if b.get("role") == "forget" and b["id"] in rows and column in b]
+            pairs = [(x > 0.5, y > 0.5) for x, y in shared if x is not None and y is not None
+                     and np.isfinite(x) and np.isfinite(y)]
             if pairs:
                 a, b = zip(*pairs, strict=True)
                 out.setdefault(run["method"], {})[metric] = mcnemar(list(b), list(a))

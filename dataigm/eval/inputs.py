@@ -37,20 +37,26 @@ class ReleaseConfig:
     files: list[str]
     rows: list[dict[str, Any]] = field(default_factory=list)
     manifest: dict[str, Any] | None = None
+    _where: dict[str, tuple[str, int]] | None = field(default=None, init=False, repr=False)  # id -> (file, group)
+    _last: tuple[tuple[str, int] | None, dict[str, bytes]] = field(default=(None, {}), init=False, repr=False)
 
     def images(self, ids: set[str]) -> dict[str, bytes]:
-        """Image bytes of the given row ids, read one row group at a time."""
+        """Image bytes of the given row ids: only the row groups holding them are read (found from
+        the id column once), and the last group read is kept for the next batch."""
         import pyarrow.parquet as pq
 
+        from dataigm.core.storage import images_by_id, row_groups
+
+        if self._where is None:
+            self._where = {row_id: (path, group) for path in self.files
+                           for group, table in enumerate(row_groups(path, ["id"]))
+                           for row_id in table.column("id").to_pylist()}
         out: dict[str, bytes] = {}
-        for path in self.files:
-            pf = pq.ParquetFile(path)
-            for group in range(pf.num_row_groups):
-                table = pf.read_row_group(group, columns=["id", "image"])
-                for row_id, image in zip(table.column("id").to_pylist(), table.column("image").to_pylist(),
-                                         strict=True):
-                    if row_id in ids:
-                        out[row_id] = image["bytes"]
+        for where in sorted({self._where[i] for i in ids if i in self._where}):
+            if self._last[0] != where:
+                table = pq.ParquetFile(where[0]).read_row_group(where[1], columns=["id", "image"])
+                self._last = (where, images_by_id([table], set(table.column("id").to_pylist())))
+            out.update({i: data for i, data in self._last[1].items() if i in ids})
         return out
 
 

@@ -16,11 +16,11 @@ from __future__ import annotations
 import re
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from dataigm.core.errors import DataIGMError
+from dataigm.eval.checkpoints import load_state_dict
 
 PSNR_CAP = 100.0  # dB, for identical images (PSNR is infinite there)
 FID_RESIZES = ("clean", "tf1")
@@ -70,12 +70,6 @@ def paired_ssim_psnr(method: list[np.ndarray], original: list[np.ndarray]) -> tu
     return ssims, np.minimum(psnr, PSNR_CAP)
 
 
-def _safe_state(path: Path) -> dict[str, Any]:
-    from dataigm.eval.checkpoints import load_state_dict
-
-    return load_state_dict(path)
-
-
 def weights_file(given: str | None, default_name: str, flag: str) -> Path:
     """A local weights file: the one given, else torch hub's cache; missing -> MetricSkipped."""
     path = Path(given) if given else TORCH_HUB / default_name
@@ -92,11 +86,9 @@ class MetricSkipped(Exception):
 def file_sha256(path: Path) -> str:
     import hashlib
 
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(16 * 1024 * 1024):
-            h.update(chunk)
-    return h.hexdigest()
+    from dataigm.core.fingerprint import hash_file
+
+    return hash_file(hashlib.sha256(), path).hexdigest()
 
 
 class Lpips:
@@ -109,7 +101,7 @@ class Lpips:
 
         alexnet = torchvision.models.alexnet(weights=None)
         try:
-            alexnet.load_state_dict(_safe_state(weights))
+            alexnet.load_state_dict(load_state_dict(weights))
         except RuntimeError as exc:
             first = str(exc).splitlines()[0]
             raise DataIGMError(f"--lpips {weights}: not torchvision AlexNet weights ({first})") from None
@@ -146,7 +138,7 @@ class InceptionFeatures:
 
         if resize not in FID_RESIZES:
             raise DataIGMError(f"--fid-resize {resize!r}: use one of {', '.join(FID_RESIZES)}")
-        state = _safe_state(weights)
+        state = load_state_dict(weights)
         with tempfile.TemporaryDirectory() as tmp:
             clean = Path(tmp) / "inception.pt"
             torch.save(state, clean)  # tensors only: safe for torch-fidelity's full load

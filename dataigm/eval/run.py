@@ -28,6 +28,7 @@ from dataigm.core.images import decode, image_files
 from dataigm.core.logs import get
 from dataigm.core.registry import DETECTORS
 from dataigm.core.storage import Store
+from dataigm.core.taxonomy import words_pattern
 from dataigm.eval import metrics as M
 from dataigm.eval.stats import BOOTSTRAP, cluster_bootstrap, cohen_kappa, mean_with_ci
 
@@ -68,6 +69,7 @@ class Metrics:
         self.skipped: dict[str, str] = {}
         self.info: dict[str, dict[str, Any]] = {}
         self.judges = self._judges()
+        self._trigger_re = words_pattern(spec.get("trigger_words") or ())
         self._lpips = self._maybe("lpips", lambda: M.Lpips(M.weights_file(spec["metrics"].get("lpips"),
                                                                           M.ALEXNET_FILE, "--lpips")))
         self._inception = self._maybe("fid", lambda: M.InceptionFeatures(
@@ -142,19 +144,21 @@ class Metrics:
             self._put("psnr", ids, psnr)
             if self._lpips is not None:
                 self._put("lpips", ids, self._lpips(method, original))
+        scored = self._clip is not None and self.prompts
+        if scored:  # the texts are the same for both sides: embedded once per batch
+            own = self._clip.text_embeddings([r["prompt"] for r in rows])
+            free = self._clip.text_embeddings([self._concept_free(r) for r in rows])
         for side, images in (("method", method), ("original", original)):
             if images is None:
                 continue
             if self._inception is not None:
                 self._feature("inception", side, ids, self._inception(images))
-            pils = [Image.fromarray(im) for im in images] if (self._cmmd, self._clip) != (None, None) else []
+            pils = [Image.fromarray(im) for im in images] if self._cmmd is not None or scored else []
             if self._cmmd is not None:
-                self._feature("cmmd", side, ids, M.l2_normalise(self._cmmd.image_embeddings(pils)))
-            if self._clip is not None and self.prompts:
+                self._feature("cmmd", side, ids, self._cmmd.image_embeddings(pils))  # already L2-normalised
+            if scored:
                 emb = self._clip.image_embeddings(pils)
-                own = self._clip.text_embeddings([r["prompt"] for r in rows])
                 self._put(f"clip_score/{side}", ids, M.clip_scores(emb, own))
-                free = self._clip.text_embeddings([self._concept_free(r) for r in rows])
                 self._put(f"clip_score_free/{side}", ids, M.clip_scores(emb, free))
         if self._person is not None:
             self._put("person/method", ids, [float(v.decision) for v in self._person.judge(method)])
@@ -163,16 +167,12 @@ class Metrics:
             self._put("category_prediction", ids, probs.argmax(axis=1))
 
     def _concept_free(self, row: dict[str, Any]) -> str:
-        import re
-
         words = tuple(self.spec.get("trigger_words") or ())
         if not words:
             return row["prompt"]
         if self.spec["metrics"].get("csdr_legacy"):
             return M.legacy_igmu_csdr_text(row["prompt"], words)
-        pattern = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)) + r")\b",
-                             re.IGNORECASE)
-        return M.without_concept_words(row["prompt"], pattern)
+        return M.without_concept_words(row["prompt"], self._trigger_re)
 
     # -- summary ------------------------------------------------------------------------------
 
@@ -357,12 +357,13 @@ class Metrics:
         return pa.table(base)
 
 
-def _decode_all(items: list[tuple[str, Any]]) -> list[np.ndarray]:
-    out = []
-    for row_id, data in items:
-        raw = Path(data).read_bytes() if isinstance(data, (str, Path)) else data
-        out.append(np.asarray(decode(raw, str(data) if isinstance(data, (str, Path)) else row_id)))
-    return out
+def _read(data: bytes | str, row_id: str) -> tuple[bytes, str]:
+    """(bytes, name for errors) of an image given as bytes (named by its row) or as a file path."""
+    return (data, row_id) if isinstance(data, bytes) else (Path(data).read_bytes(), str(data))
+
+
+def _decode_all(items: list[tuple[bytes, str]]) -> list[np.ndarray]:
+    return [np.asarray(decode(raw, where)) for raw, where in items]
 
 
 def _same_size(method: list[np.ndarray], original: list[np.ndarray]) -> list[np.ndarray]:
@@ -409,17 +410,17 @@ def summarize(out: str) -> dict[str, Any]:
     reference = plan.get("reference") or {}
     has_original = release is not None or bool(reference)
     metrics = Metrics(spec, rows, has_original, prompts=release is not None)
-    pending: list[tuple[str, Any]] = []
+    pending: list[tuple[str, bytes, str]] = []  # (row id, image bytes, name for errors)
 
     def flush() -> None:
-        ids = [i for i, _ in pending]
-        method = _decode_all(pending)
+        ids = [i for i, _, _ in pending]
+        method = _decode_all([(raw, where) for _, raw, where in pending])
         original = None
         if release is not None:
             found = release.images(set(ids))
-            original = _decode_all([(i, found[i]) for i in ids])
+            original = _decode_all([(found[i], i) for i in ids])
         elif reference:
-            original = _decode_all([(i, reference[i]) for i in ids])
+            original = _decode_all([_read(reference[i], i) for i in ids])
         if original is not None:
             method = _same_size(method, original)
         metrics.batch(ids, method, original)
@@ -428,9 +429,10 @@ def summarize(out: str) -> dict[str, Any]:
     import hashlib
 
     for row_id, data in items:
+        raw, where = _read(data, row_id)
         if spec["mode"] == "images":
-            method_sha[row_id] = hashlib.sha256(Path(data).read_bytes()).hexdigest()
-        pending.append((row_id, data))
+            method_sha[row_id] = hashlib.sha256(raw).hexdigest()
+        pending.append((row_id, raw, where))
         if len(pending) >= BATCH:
             flush()
     if pending:

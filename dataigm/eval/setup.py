@@ -73,7 +73,7 @@ def prepare_evaluation(opts: EvalOptions) -> tuple[dict[str, Any], bool]:
     from dataigm.stages.generate import release_settings
 
     if bool(opts.model) == bool(opts.images):
-        raise DataIGMError("give exactly one of --model (generate the method's images) or --images (a folder)")
+        raise DataIGMError("give exactly one of --model or --images (a folder of the method's images)")
     if opts.model and not opts.source:
         raise DataIGMError("--model needs --source: the release whose rows and seeds are regenerated")
     if opts.model_type not in MODEL_TYPES:

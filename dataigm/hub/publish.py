@@ -40,7 +40,7 @@ def check_release(folder: Path) -> dict[str, Any]:
         if missing:
             raise DataIGMError(f"{folder}: the build is incomplete ({len(missing)} shards missing); "
                                f"finish it before publishing")
-    problems = structure_problems(folder)
+    problems = structure_problems(folder, manifest)
     if problems:
         more = f" (and {len(problems) - 1} more; run dataigm verify)" if len(problems) > 1 else ""
         raise DataIGMError(f"{folder}: {problems[0]}{more}")
@@ -165,7 +165,7 @@ def publish(folder: Path, repo: str, version: str, dry_run: bool = False, privat
 
     if not VERSION_RE.match(version):
         raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
-    if "/" not in repo or repo.count("/") != 1:
+    if repo.count("/") != 1:
         raise DataIGMError(f"--repo {repo!r}: expected ORG/NAME (a bare name only resolves to a local folder)")
     api = HfApi()
     tag = f"v{version}"

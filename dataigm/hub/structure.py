@@ -50,14 +50,15 @@ def expected_features(name: str, info: dict[str, Any]):
     return None
 
 
-def structure_problems(folder: Path) -> list[str]:
-    """Every inconsistency between README configs, manifest, shards, row counts, schema and nsfw."""
+def structure_problems(folder: Path, manifest: dict[str, Any] | None = None) -> list[str]:
+    """Every inconsistency between README configs, manifest (read here unless given), shards, row
+    counts, schema and nsfw."""
     import pyarrow.parquet as pq
     import yaml
     from datasets import Features
     from huggingface_hub import DatasetCard
 
-    manifest = read_manifest(folder)
+    manifest = manifest or read_manifest(folder)
     problems = []
     try:
         card = DatasetCard.load(folder / "README.md").data.to_dict()

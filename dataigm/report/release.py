@@ -31,17 +31,10 @@ def _rows(folder: Path, config: str) -> list[dict[str, Any]]:
 
 
 def _images(folder: Path, config: str, ids: set[str]) -> dict[str, bytes]:
-    import pyarrow.parquet as pq
+    from dataigm.core.storage import images_by_id, row_groups
 
-    found = {}
-    for shard in sorted((folder / config).glob("*.parquet")):
-        pf = pq.ParquetFile(shard)
-        for group in range(pf.num_row_groups):
-            table = pf.read_row_group(group, columns=["id", "image"])
-            for row_id, image in zip(table.column("id").to_pylist(), table.column("image").to_pylist(), strict=True):
-                if row_id in ids:
-                    found[row_id] = image["bytes"]
-    return found
+    shards = sorted((folder / config).glob("*.parquet"))
+    return images_by_id((t for shard in shards for t in row_groups(str(shard), ["id", "image"])), ids)
 
 
 def _score(row: dict[str, Any], check: str) -> str:
