@@ -34,6 +34,9 @@ def clip_judge(tiny_clip, separable, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("judges") / "church-clip"
     result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out))
     assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()  # a short summary; the full metrics live in config.json
+    assert lines[0].startswith(f"trained clip_head judge for church -> {out}") and len(lines) <= 5, result.stdout
+    assert lines[1].startswith("  test presence: n ") and "accuracy" in lines[1]
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from dataigm.core.errors import DataIGMError
@@ -37,10 +36,30 @@ def _cmd_train_judge(args: argparse.Namespace) -> int:
     else:
         options = {"arch": args.yolo_model, "imgsz": args.imgsz, "epochs": args.epochs or 1, "seed": args.seed}
     config = train(data, args.kind, out, nsfw, **options)
-    report = {"judge": str(out), "threshold": config["threshold"], "test": config["metrics"]["test"],
-              **({"comparison": config["metrics"]["comparison"]} if "comparison" in config["metrics"] else {})}
-    print(json.dumps(report, indent=2, default=str))
+    print(_training_summary(out, config))
     return 0
+
+
+SUMMARY_METRICS = ("n", "accuracy", "precision", "recall", "f1", "auroc", "ece", "f1_macro", "auroc_ovr")
+
+
+def _training_summary(out: Path, config: dict) -> str:
+    """A few lines: the headline test metrics (and each reference detector's); the confusion
+    matrices and breakdowns stay in config.json and the report."""
+    def line(name: str, metrics: dict) -> str:
+        values = [f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k in SUMMARY_METRICS
+                  if (v := metrics.get(k)) is not None]
+        return f"  {name}: {', '.join(values)}"
+
+    test = config["metrics"]["test"]
+    lines = [f"trained {config['kind']} judge for {config['target']} -> {out} (threshold {config['threshold']:.3g})"]
+    lines += [line(f"test {part}", test[part]) for part in ("presence", "classes") if part in test]
+    for name, metrics in (config["metrics"].get("comparison") or {}).items():
+        if name != "trained":
+            lines.append(line(f"{name} on the same test images", metrics))
+    lines.append(f"all metrics (confusion matrix, by subclass, by source): {out}/config.json; "
+                 f"plots: dataigm report {out} --out report.html")
+    return "\n".join(lines)
 
 
 def _cmd_judge(args: argparse.Namespace) -> int:
