@@ -44,8 +44,9 @@ def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None 
         manifest = pack(cfg.out, progress=progress)
         return {"seconds": round(time.time() - started, 1), **stats, "packed": True,
                 "configs": manifest["configs"]}
-    from dataigm.stages.pack import finish_build
+    from dataigm.core import manifest
+    from dataigm.stages.pack import pack_after_ranks
 
-    result = run_engine(cfg.out, engine, run_rank, finish_build)
-    configs = store.read_json("dataigm.json")["configs"] if result["packed"] else {}
+    result = run_engine(cfg.out, engine, run_rank, pack_after_ranks)
+    configs = manifest.read(store)["configs"] if result["packed"] else {}
     return {"seconds": round(time.time() - started, 1), **result, "configs": configs}

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
 
@@ -37,7 +38,7 @@ def _rows(folder: Path, config: str, columns: list[str]):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    for shard in sorted((folder / config).glob("*.parquet")):
+    for shard in sorted(folder.glob(layout.config_shards(config))):
         try:
             pf = pq.ParquetFile(shard)
         except (OSError, pa.ArrowInvalid):
@@ -104,10 +105,15 @@ def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int,
 
 def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed: int = 0) -> list[Finding]:
     from dataigm.hub.loading import local_copy
-    from dataigm.hub.structure import read_manifest, structure_problems
+    from dataigm.hub.structure import read_release, structure_problems
 
     folder = local_copy(source)
-    manifest = read_manifest(folder)
+    if Path(source).is_dir():  # a local folder: complete a pack killed mid-commit before checking it
+        from dataigm.core.storage import Store
+        from dataigm.stages.release import complete_interrupted_pack
+
+        complete_interrupted_pack(Store(str(folder)))
+    manifest = read_release(folder)
     findings = [Finding("structure", "", "", False, p) for p in structure_problems(folder, manifest)]
     names = configs or list(manifest["configs"])
     unknown = sorted(set(names) - set(manifest["configs"]))

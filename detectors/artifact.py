@@ -16,16 +16,16 @@ from PIL import Image
 
 from dataigm.core.curation import Verdict, threshold_verdict
 from dataigm.core.errors import DataIGMError
+from dataigm.core.layout import JUDGE_CONFIG, JUDGE_WEIGHTS
 
 ARTIFACT_FORMAT = 2
-ARTIFACT_FILES = ("config.json", "model.safetensors", "README.md", "predictions.parquet")
 REQUIRED_KEYS = ("kind", "target", "labels", "threshold", "version")
 
 
 def read_artifact_config(folder: Path, kind: str | None = None) -> dict[str, Any]:
-    path = Path(folder) / "config.json"
-    if not path.exists() or not (Path(folder) / "model.safetensors").exists():
-        raise DataIGMError(f"{folder} is not a dataigm judge artifact (needs config.json and model.safetensors)")
+    path = Path(folder) / JUDGE_CONFIG
+    if not path.exists() or not (Path(folder) / JUDGE_WEIGHTS).exists():
+        raise DataIGMError(f"{folder} is not a dataigm judge artifact (needs {JUDGE_CONFIG} and {JUDGE_WEIGHTS})")
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -47,9 +47,9 @@ def load_state(folder: Path) -> dict[str, Any]:
     from safetensors.torch import load_file
 
     try:
-        return load_file(Path(folder) / "model.safetensors")
+        return load_file(Path(folder) / JUDGE_WEIGHTS)
     except (SafetensorError, OSError) as exc:
-        raise DataIGMError(f"{folder}/model.safetensors: unreadable ({exc})") from None
+        raise DataIGMError(f"{folder}/{JUDGE_WEIGHTS}: unreadable ({exc})") from None
 
 
 class ArtifactJudge:
@@ -117,7 +117,7 @@ class ArtifactJudge:
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
         meta = {"format": "pt", "dataigm_artifact": str(ARTIFACT_FORMAT)}
-        save_file(state, folder / "model.safetensors", metadata=meta)
-        self.config["digest"] = hashlib.sha256((folder / "model.safetensors").read_bytes()).hexdigest()[:16]
+        save_file(state, folder / JUDGE_WEIGHTS, metadata=meta)
+        self.config["digest"] = hashlib.sha256((folder / JUDGE_WEIGHTS).read_bytes()).hexdigest()[:16]
         self.config["format_version"] = ARTIFACT_FORMAT
-        (folder / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True, default=str))
+        (folder / JUDGE_CONFIG).write_text(json.dumps(self.config, indent=2, sort_keys=True, default=str))

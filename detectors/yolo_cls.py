@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from dataigm.core.errors import DataIGMError
+from dataigm.core.layout import JUDGE_PREDICTIONS
 from dataigm.core.registry import DETECTORS
 from detectors.artifact import ArtifactJudge, load_state, read_artifact_config
 
@@ -128,5 +129,5 @@ class YoloClsJudge(ArtifactJudge):
         judge.save(out)
         import pyarrow.parquet as pq
 
-        pq.write_table(predictions_table(data, "test", score, report_probs), out / "predictions.parquet")
+        pq.write_table(predictions_table(data, "test", score, report_probs), out / JUDGE_PREDICTIONS)
         return judge.config

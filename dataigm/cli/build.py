@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from dataigm.cli import progress_enabled
+from dataigm.core.layout import LOGS
 
 
 def _settings_overrides(args: argparse.Namespace) -> dict:
@@ -35,7 +36,7 @@ def _curation_options(args: argparse.Namespace):
                            nudenet_threshold=args.nudenet_threshold, person_check=args.person_check)
 
 
-def _cmd_build(args: argparse.Namespace) -> int:
+def build_verb(args: argparse.Namespace) -> int:
     from dataigm.build import build
     from dataigm.cli.checks import check_out_folder, in_range, positive
     from dataigm.core.plan import parse_shard, preset_config
@@ -81,7 +82,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_pack(args: argparse.Namespace) -> int:
+def pack_verb(args: argparse.Namespace) -> int:
     from dataigm.stages.pack import pack
 
     manifest = pack(args.folder, progress=progress_enabled(args))
@@ -89,7 +90,7 @@ def _cmd_pack(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
+def status_verb(args: argparse.Namespace) -> int:
     from dataigm.cli.checks import positive
     from dataigm.stages.status import rank_statuses
 
@@ -103,7 +104,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return 0 if complete == len(statuses) else 1
 
 
-def _cmd_curate(args: argparse.Namespace) -> int:
+def curate_verb(args: argparse.Namespace) -> int:
     from dataigm.cli.checks import in_range
     from dataigm.core.extras import require
     from dataigm.stages.curate import recurate
@@ -150,7 +151,7 @@ def _add_engine_args(p: argparse.ArgumentParser) -> None:
     e.add_argument("--mem-per-cpu-gb", type=int, default=4)
     e.add_argument("--env-command", help="slurm: shell command run before each task (e.g. module load)")
     e.add_argument("--venv", help="slurm: virtual environment to activate in each task")
-    e.add_argument("--logging-dir", help="datatrove logs (default DIR/_build/logs)")
+    e.add_argument("--logging-dir", help=f"datatrove logs (default DIR/{LOGS})")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -190,19 +191,19 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_curation_args(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     _add_engine_args(p)
-    p.set_defaults(func=_cmd_build)
+    p.set_defaults(func=build_verb)
 
     k = sub.add_parser("pack", help="pack a release folder once every rank is complete",
                        description="Merge shards and verdicts into the release folder; refuses while any "
                        "shard is missing and names them.")
     k.add_argument("folder", metavar="DIR")
     k.add_argument("--no-progress", action="store_true")
-    k.set_defaults(func=_cmd_pack)
+    k.set_defaults(func=pack_verb)
 
     st = sub.add_parser("status", help="complete / missing / failed ranks of a build (exit 1 if incomplete)")
     st.add_argument("folder", metavar="DIR")
     st.add_argument("--tasks", type=int, help="number of ranks (default: the last build's)")
-    st.set_defaults(func=_cmd_status)
+    st.set_defaults(func=status_verb)
 
     c = sub.add_parser("curate", help="re-curate a built folder with new judges, then pack (no generation)",
                        description="Re-run curation and packing only, under new detectors: e.g. judges trained on "
@@ -213,4 +214,4 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--clip", metavar="PATH_OR_ID", help="CLIP model for the zero-shot checks")
     c.add_argument("--clip-threshold", type=float)
     c.add_argument("--no-progress", action="store_true")
-    c.set_defaults(func=_cmd_curate)
+    c.set_defaults(func=curate_verb)

@@ -6,11 +6,10 @@ import argparse
 
 from dataigm.core.errors import DataIGMError
 
-DATAIGM_MARKS = ("dataigm.json", "_build")
-
 
 def check_out_folder(out: str) -> None:
     """--out must be new, empty, or a dataigm folder: never a folder of someone else's files."""
+    from dataigm.core.layout import MARKS
     from dataigm.core.storage import Store
 
     if not out or not out.strip():
@@ -21,7 +20,7 @@ def check_out_folder(out: str) -> None:
     if not store.fs.isdir(store.root):
         raise DataIGMError(f"--out {out}: exists and is not a folder")
     entries = store.fs.ls(store.root, detail=False)
-    if entries and not any(store.exists(mark) for mark in DATAIGM_MARKS):
+    if entries and not any(store.exists(mark) for mark in MARKS):
         raise DataIGMError(f"--out {out}: the folder holds other files and is not a dataigm folder; "
                            "give a new or empty folder")
 

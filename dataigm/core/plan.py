@@ -1,6 +1,6 @@
 """The build plan and the completion markers of its shards.
 
-The plan is written once to `<out>/_build/plan.json`; every rank of every engine reads it, so the
+The plan is written once to `layout.PLAN` in the release folder; every rank of every engine reads it, so the
 rank -> shard mapping, the model revision and every row's seed are decided here and nowhere else.
 A shard file is written to a temporary name, renamed, and only then marked complete: the marker
 holds its row count, byte size and sha256, so a truncated or swapped shard is not taken as done.
@@ -16,15 +16,13 @@ from typing import Any
 from dataigm.core.curation import CurationOptions
 from dataigm.core.errors import DataIGMError, UnknownNameError
 from dataigm.core.ids import config_hash
+from dataigm.core.layout import PLAN, images_shard, marker_of, verdicts_shard
 from dataigm.core.settings import GenerationSettings
 from dataigm.core.storage import Store
 
 PRESETS = ("smoke", "full")
 SMOKE_MODEL_LABEL = "dataigm/tiny-random-sd"
 SMOKE_CLIP_LABEL = "dataigm/tiny-random-clip"
-PLAN = "_build/plan.json"
-TINY_SD_DIR = "_build/tiny-model"
-TINY_CLIP_DIR = "_build/tiny-clip"
 
 
 @dataclass
@@ -101,11 +99,11 @@ class Shard:
 
     @property
     def images(self) -> str:
-        return f"_build/images/{self.name}.parquet"
+        return images_shard(self.name)
 
     @property
     def verdicts(self) -> str:
-        return f"_build/verdicts/{self.name}.parquet"
+        return verdicts_shard(self.name)
 
 
 def parse_shard(spec: str) -> tuple[int, int]:
@@ -145,10 +143,6 @@ def rank_shards(plan: dict[str, Any], rank: int, world: int) -> list[Shard]:
 
 
 # -- completion markers ---------------------------------------------------------------------------
-
-
-def marker_of(rel: str) -> str:
-    return rel.removesuffix(".parquet") + ".done.json"
 
 
 def mark_complete(store: Store, rel: str, rows: int, **extra: Any) -> None:

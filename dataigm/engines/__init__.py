@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from dataigm.core import layout
 from dataigm.core.errors import UnknownNameError
 from dataigm.core.extras import require
 
@@ -31,8 +32,8 @@ class EngineOptions:
     logging_dir: str | None = None
 
     def logs(self, out: str, stage: str) -> str:
-        base = self.logging_dir or f"{out.rstrip('/')}/_build/logs"
-        return f"{base}/{stage}-{self.tasks}"
+        """datatrove's logging folder of `stage` (default: inside the release's work area)."""
+        return layout.engine_logs(stage, self.tasks, self.logging_dir or f"{out.rstrip('/')}/{layout.LOGS}")
 
 
 def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, Any]],

@@ -4,19 +4,18 @@ Hub repos, which checks the release's schema version against this library's."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from pathlib import Path
 
+from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
-from dataigm.core.schema import SCHEMA_VERSION
 
 
 def _local_cache_dir(folder: Path) -> str:
     """A cache dir keyed by the folder's path and its shards' sizes and mtimes: `datasets` keys a
     local folder's cache by the folder's name only, so a rebuilt folder would load stale rows."""
     h = hashlib.sha256(str(folder.resolve()).encode())
-    for p in sorted(folder.glob("*/*.parquet")):
+    for p in sorted(folder.glob(layout.ALL_SHARDS)):
         st = p.stat()
         h.update(f"{p.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}".encode())
     root = Path(os.environ.get("DATAIGM_CACHE", Path.home() / ".cache" / "dataigm")) / "datasets"
@@ -24,32 +23,10 @@ def _local_cache_dir(folder: Path) -> str:
 
 
 def release_manifest(source: str, revision: str | None = None) -> dict | None:
-    """A release's dataigm.json (None: not a dataigm release)."""
-    folder = Path(source)
-    if folder.is_dir():
-        path = folder / "dataigm.json"
-        if not path.exists():
-            return None
-        try:
-            return json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise DataIGMError(f"{path}: corrupt release manifest ({exc.msg})") from None
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+    """A release's manifest, its schema version checked (None: not a dataigm release)."""
+    from dataigm.core import manifest
 
-    try:
-        path = hf_hub_download(source, "dataigm.json", repo_type="dataset", revision=revision)
-    except EntryNotFoundError:
-        return None
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-        raise DataIGMError(f"cannot read {source}@{revision or 'main'}: {str(exc).splitlines()[0]}") from None
-    return json.loads(Path(path).read_text())
-
-
-def release_schema_version(source: str, revision: str | None = None) -> int | None:
-    """The schema version a release declares in its dataigm.json (None: not a dataigm release)."""
-    manifest = release_manifest(source, revision)
-    return None if manifest is None else manifest.get("schema_version")
+    return manifest.read_source(source, revision)
 
 
 HUB_ID_RE = r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*"
@@ -74,12 +51,7 @@ def load(concept: str, source: str, revision: str | None = None, split: str | No
 
     source, at = split_source(source)
     revision = revision or at
-    found = release_schema_version(source, revision)
-    if found is not None and found != SCHEMA_VERSION:
-        advice = ("upgrade dataigm" if found > SCHEMA_VERSION else
-                  "load an older dataigm release, or rebuild the data with this version")
-        raise DataIGMError(f"{source}{'@' + revision if revision else ''} has schema version {found}, "
-                           f"this dataigm reads version {SCHEMA_VERSION}: {advice}")
+    release_manifest(source, revision)  # refuses another schema version (a plain parquet dataset passes)
     folder = Path(source)
     try:
         if folder.is_dir():
@@ -95,10 +67,10 @@ def config_files(config: str, source: str, revision: str | None = None, split: s
     """Local paths of a config's parquet shards (downloaded from the Hub at `revision` if needed)."""
     source, at = split_source(source)
     revision = revision or at
-    pattern = f"{split or '*'}-*.parquet"
+    pattern = layout.config_shards(config, split)
     folder = Path(source)
     if folder.is_dir():
-        files = sorted(str(p) for p in (folder / config).glob(pattern))
+        files = sorted(str(p) for p in folder.glob(pattern))
     else:
         import fnmatch
 
@@ -107,7 +79,7 @@ def config_files(config: str, source: str, revision: str | None = None, split: s
 
         try:
             names = [f for f in HfApi().list_repo_files(source, repo_type="dataset", revision=revision)
-                     if fnmatch.fnmatch(f, f"{config}/{pattern}")]
+                     if fnmatch.fnmatch(f, pattern)]
             files = [hf_hub_download(source, f, repo_type="dataset", revision=revision) for f in sorted(names)]
         except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
             raise DataIGMError(f"cannot read {source}@{revision or 'main'}: {str(exc).splitlines()[0]}") from None

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dataigm.core import faults
+from dataigm.core import faults, layout, manifest
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
 from dataigm.hub.calls import hub_call, status_of
 
 VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
-JUDGE_FILES = ("config.json", "model.safetensors", "README.md", "predictions.parquet")
 log = get("publish")
 
 
@@ -28,10 +27,10 @@ def check_release(folder: Path) -> dict[str, Any]:
     """Refuse an incomplete build, or a folder whose README, manifest, shards, row counts, schema or
     nsfw flags disagree (see hub.structure). Returns the manifest."""
     from dataigm.core.storage import Store
-    from dataigm.hub.structure import read_manifest, structure_problems
+    from dataigm.hub.structure import read_release, structure_problems
 
-    manifest = read_manifest(folder)
-    if (folder / "_build" / "plan.json").exists():
+    release = read_release(folder)
+    if (folder / layout.PLAN).exists():
         from dataigm.core.plan import load_plan
         from dataigm.stages.run import missing_shards
 
@@ -40,11 +39,11 @@ def check_release(folder: Path) -> dict[str, Any]:
         if missing:
             raise DataIGMError(f"{folder}: the build is incomplete ({len(missing)} shards missing); "
                                f"finish it before publishing")
-    problems = structure_problems(folder, manifest)
+    problems = structure_problems(folder, release)
     if problems:
         more = f" (and {len(problems) - 1} more; run dataigm verify)" if len(problems) > 1 else ""
         raise DataIGMError(f"{folder}: {problems[0]}{more}")
-    return manifest
+    return release
 
 
 def _version_tags(api, repo: str) -> list[str]:
@@ -53,11 +52,12 @@ def _version_tags(api, repo: str) -> list[str]:
     return sorted(versions, key=lambda t: tuple(int(x) for x in t[1:].split(".")))
 
 
-def changelog(previous: dict[str, Any] | None, manifest: dict[str, Any], prev_tag: str | None) -> str:
+def changelog(previous: dict[str, Any] | None, release: dict[str, Any], prev_tag: str | None) -> str:
+    """The card's changelog: configs added, dropped and resized, and a changed build fingerprint."""
     if previous is None:
         return "- First release."
     lines = [f"Changes since {prev_tag}:"]
-    old, new = previous.get("configs", {}), manifest["configs"]
+    old, new = previous.get("configs", {}), release["configs"]
     for name in sorted(set(new) - set(old)):
         lines.append(f"- added config `{name}` ({sum(new[name]['splits'].values())} rows)")
     for name in sorted(set(old) - set(new)):
@@ -66,8 +66,8 @@ def changelog(previous: dict[str, Any] | None, manifest: dict[str, Any], prev_ta
         a, b = sum(old[name]["splits"].values()), sum(new[name]["splits"].values())
         if a != b:
             lines.append(f"- `{name}`: {a} -> {b} rows")
-    if previous.get("fingerprint") != manifest.get("fingerprint"):
-        lines.append(f"- build fingerprint {previous.get('fingerprint')} -> {manifest.get('fingerprint')}")
+    if previous.get("fingerprint") != release.get("fingerprint"):
+        lines.append(f"- build fingerprint {previous.get('fingerprint')} -> {release.get('fingerprint')}")
     return "\n".join(lines if len(lines) > 1 else [*lines, "- no content changes"])
 
 
@@ -110,7 +110,7 @@ def plan_publish(folder: Path, repo: str, version: str, api, dry_run: bool = Fal
     from cards.render import render_dataset_card
     from dataigm.core.taxonomy import load_taxonomy
 
-    manifest = check_release(folder)
+    release = check_release(folder)
     tag = f"v{version}"
     info, note = _remote(api, repo, offline_ok=dry_run)
     tags = _version_tags(api, repo) if info is not None else []
@@ -118,17 +118,17 @@ def plan_publish(folder: Path, repo: str, version: str, api, dry_run: bool = Fal
         raise DataIGMError(f"{repo} already has tag {tag}: versions are immutable; publish a new version")
     previous, prev_tag = None, (tags[-1] if tags else None)
     if prev_tag:
-        path = hub_call(hf_hub_download, repo, "dataigm.json", repo_type="dataset", revision=prev_tag,
+        path = hub_call(hf_hub_download, repo, layout.MANIFEST, repo_type="dataset", revision=prev_tag,
                         what=f"reading {repo}@{prev_tag}")
-        previous = json.loads(Path(path).read_text())
-    plots = sorted((folder / "plots").glob("*.svg"))
-    card = render_dataset_card(manifest, load_taxonomy().as_json(), repo_id=repo, version=version,
-                               changelog=changelog(previous, manifest, prev_tag), plots=[p.name for p in plots])
-    ops: list = [CommitOperationAdd("README.md", card.encode()),
-                 CommitOperationAdd("dataigm.json", (folder / "dataigm.json").read_bytes()),
-                 *[CommitOperationAdd(f"plots/{p.name}", str(p)) for p in plots]]
+        previous = manifest.parse(Path(path).read_bytes(), f"{repo}@{prev_tag}", check_version=False)
+    plots = sorted((folder / layout.PLOTS).glob("*.svg"))
+    card = render_dataset_card(release, load_taxonomy().as_json(), repo_id=repo, version=version,
+                               changelog=changelog(previous, release, prev_tag), plots=[p.name for p in plots])
+    ops: list = [CommitOperationAdd(layout.CARD, card.encode()),
+                 CommitOperationAdd(layout.MANIFEST, (folder / layout.MANIFEST).read_bytes()),
+                 *[CommitOperationAdd(f"{layout.PLOTS}/{p.name}", str(p)) for p in plots]]
     local = {}
-    for shard in sorted(folder.glob("*/*.parquet")):
+    for shard in sorted(folder.glob(layout.ALL_SHARDS)):
         rel = f"{shard.parent.name}/{shard.name}"
         local[rel] = shard
         ops.append(CommitOperationAdd(rel, str(shard)))
@@ -152,11 +152,11 @@ def _untagged_release(api, repo: str, tag: str, folder: Path) -> str | None:
     if not commits or commits[0].title != f"DataIGM {tag}" or tag in _version_tags(api, repo):
         return None
     try:
-        path = hub_call(hf_hub_download, repo, "dataigm.json", repo_type="dataset", revision=commits[0].commit_id,
-                        what=f"reading {repo}")
+        path = hub_call(hf_hub_download, repo, layout.MANIFEST, repo_type="dataset",
+                        revision=commits[0].commit_id, what=f"reading {repo}")
     except EntryNotFoundError:
         return None
-    return commits[0].commit_id if Path(path).read_bytes() == (folder / "dataigm.json").read_bytes() else None
+    return commits[0].commit_id if Path(path).read_bytes() == (folder / layout.MANIFEST).read_bytes() else None
 
 
 def publish(folder: Path, repo: str, version: str, dry_run: bool = False, private: bool = False) -> dict[str, Any]:
@@ -167,6 +167,11 @@ def publish(folder: Path, repo: str, version: str, dry_run: bool = False, privat
         raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
     if repo.count("/") != 1:
         raise DataIGMError(f"--repo {repo!r}: expected ORG/NAME (a bare name only resolves to a local folder)")
+    if folder.is_dir():
+        from dataigm.core.storage import Store
+        from dataigm.stages.release import complete_interrupted_pack
+
+        complete_interrupted_pack(Store(str(folder)))
     api = HfApi()
     tag = f"v{version}"
     if not dry_run:
@@ -206,16 +211,17 @@ def publish_judge(artifact: Path, repo: str, version: str | None = None, private
 
     if version and not VERSION_RE.match(version):
         raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
-    for name in ("config.json", "model.safetensors", "README.md"):
+    for name in (layout.JUDGE_CONFIG, layout.JUDGE_WEIGHTS, layout.JUDGE_CARD):
         if not (artifact / name).is_file():
             raise DataIGMError(f"{artifact}: missing {name}; not a judge artifact")
     DETECTORS.get("judge")(str(artifact))  # refuses a config or weights that do not load safely
     from cards.render import write_judge_card
 
-    write_judge_card(artifact, json.loads((artifact / "config.json").read_text()))  # with the report's plots
-    files = [artifact / name for name in JUDGE_FILES if (artifact / name).is_file()]
-    files += sorted((artifact / "plots").glob("*.svg")) if (artifact / "plots").is_dir() else []
-    skipped = sorted(p.name for p in artifact.iterdir() if p not in files and p.name != "plots")
+    write_judge_card(artifact, json.loads((artifact / layout.JUDGE_CONFIG).read_text()))  # with the report's plots
+    files = [artifact / name for name in layout.JUDGE_FILES if (artifact / name).is_file()]
+    plots = artifact / layout.PLOTS
+    files += sorted(plots.glob("*.svg")) if plots.is_dir() else []
+    skipped = sorted(p.name for p in artifact.iterdir() if p not in files and p.name != layout.PLOTS)
     api = HfApi()
     hub_call(api.create_repo, repo, repo_type="model", private=private, exist_ok=True, what=f"creating {repo}")
     refs = hub_call(api.list_repo_refs, repo, what=f"listing tags of {repo}")
@@ -232,16 +238,16 @@ def publish_judge(artifact: Path, repo: str, version: str | None = None, private
 
 def info(source: str) -> str:
     """Versions (tags), configs and counts of a release folder or Hub dataset repo."""
-    from dataigm.hub.loading import release_manifest, split_source
+    from dataigm.hub.loading import split_source
 
     source, revision = split_source(source)
     folder = Path(source)
     lines = []
     if folder.is_dir():
-        manifest = release_manifest(str(folder))
-        if manifest is None:
-            raise DataIGMError(f"{folder}: not a dataigm release folder (no dataigm.json)")
-        lines.append(f"{folder} (local release folder, schema {manifest.get('schema_version')})")
+        release = manifest.read_source(str(folder), check_version=False)
+        if release is None:
+            raise DataIGMError(f"{folder}: not a dataigm release folder (no {layout.MANIFEST})")
+        lines.append(f"{folder} (local release folder, schema {release.get('schema_version')})")
     else:
         from huggingface_hub import HfApi
         from huggingface_hub.errors import RepositoryNotFoundError
@@ -254,10 +260,10 @@ def info(source: str) -> str:
             raise DataIGMError(f"{source}: no such dataset repo on the Hub") from None
         revision = revision or (tags[-1] if tags else "main")
         lines.append(f"{source}: versions {', '.join(tags) or '(none)'}; showing {revision}")
-        manifest = release_manifest(source, revision)
-        if manifest is None:
-            raise DataIGMError(f"{source}@{revision}: not a dataigm release (no dataigm.json)")
-    for name, c in manifest["configs"].items():
+        release = manifest.read_source(source, revision, check_version=False)
+        if release is None:
+            raise DataIGMError(f"{source}@{revision}: not a dataigm release (no {layout.MANIFEST})")
+    for name, c in release["configs"].items():
         splits = ", ".join(f"{k} {v}" for k, v in c.get("splits", {}).items())
         lines.append(f"  {name:28s} {c.get('kind', '?'):8s} {splits}")
     return "\n".join(lines)

@@ -8,21 +8,20 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
-from dataigm.stages.pack import MANIFEST
 
 
-def read_manifest(folder: Path) -> dict[str, Any]:
-    """The manifest of a packed release folder (a pack interrupted mid-commit is completed first)."""
+def read_release(folder: Path) -> dict[str, Any]:
+    """The manifest of a packed release folder (read-only: a pack interrupted mid-commit is refused
+    here; the commands complete it first), which must also have its dataset card."""
+    from dataigm.core import manifest
     from dataigm.core.storage import Store
-    from dataigm.stages.pack import read_manifest as read
-    from dataigm.stages.release import recover
 
-    if not (folder / MANIFEST).exists() or not (folder / "README.md").exists():
-        raise DataIGMError(f"{folder} is not a packed release (no {MANIFEST} or README.md); run dataigm build/pack")
-    store = Store(str(folder))
-    recover(store)
-    return read(store)
+    release = manifest.read(Store(str(folder)))
+    if not (folder / layout.CARD).exists():
+        raise DataIGMError(f"{folder} is not a packed release (no {layout.CARD}); run dataigm build or pack")
+    return release
 
 
 def _concept(name: str, info: dict[str, Any]):
@@ -58,14 +57,14 @@ def structure_problems(folder: Path, manifest: dict[str, Any] | None = None) -> 
     from datasets import Features
     from huggingface_hub import DatasetCard
 
-    manifest = manifest or read_manifest(folder)
+    manifest = manifest or read_release(folder)
     problems = []
     try:
-        card = DatasetCard.load(folder / "README.md").data.to_dict()
+        card = DatasetCard.load(folder / layout.CARD).data.to_dict()
     except (ValueError, TypeError, yaml.YAMLError) as exc:
-        return [f"{folder}/README.md: unreadable card YAML ({str(exc).splitlines()[0]})"]
+        return [f"{folder}/{layout.CARD}: unreadable card YAML ({str(exc).splitlines()[0]})"]
     listed = {c["config_name"]: c for c in card.get("configs", []) if isinstance(c, dict) and "config_name" in c}
-    on_disk = {p.parent.name for p in folder.glob("*/*.parquet")}
+    on_disk = {p.parent.name for p in folder.glob(layout.ALL_SHARDS)}
     if set(listed) != on_disk:
         problems.append(f"README configs and shards differ: only in README {sorted(set(listed) - on_disk)}, "
                         f"only on disk {sorted(on_disk - set(listed))}")
@@ -87,7 +86,7 @@ def structure_problems(folder: Path, manifest: dict[str, Any] | None = None) -> 
             problems.append(f"config {name}: the manifest says nsfw={info.get('nsfw')}, the taxonomy says "
                             f"{concept.nsfw} (gating follows the taxonomy)")
         counts: dict[str, int] = {}
-        for shard in sorted((folder / name).glob("*.parquet")):
+        for shard in sorted(folder.glob(layout.config_shards(name))):
             try:
                 pf = pq.ParquetFile(shard)
             except (OSError, ValueError) as exc:
@@ -98,7 +97,7 @@ def structure_problems(folder: Path, manifest: dict[str, Any] | None = None) -> 
                 problems.append(f"{shard}: no embedded datasets.Features")
             elif Features.from_dict(json.loads(meta[b"huggingface"])["info"]["features"]) != expected:
                 problems.append(f"{shard}: its features do not match the schema of config {name}")
-            split = shard.name.split("-", 1)[0]
+            split = layout.split_of(shard.name)
             counts[split] = counts.get(split, 0) + pf.metadata.num_rows
         declared = {k: v for k, v in info.get("splits", {}).items() if v}
         if counts != declared:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from dataigm.core import layout
 from dataigm.core.ids import bucket
 from dataigm.report import plots
 from dataigm.report.model import Gallery, Item, Picture, Section, Table
@@ -45,11 +46,11 @@ def _method_images(folder: Path, ids: set[str]) -> dict[str, bytes]:
 
     import pyarrow.parquet as pq
 
-    plan = json.loads((folder / "_build" / "eval.json").read_text())
+    plan = json.loads((folder / layout.RUN_SPEC).read_text())
     if plan["spec"]["mode"] == "images":
         return {i: Path(plan["matched"][i]).read_bytes() for i in ids if i in plan["matched"]}
     found = {}
-    for shard in sorted((folder / "_build" / "images").rglob("*.parquet")):
+    for shard in sorted((folder / layout.IMAGES).rglob("*.parquet")):
         for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
             if r["id"] in ids:
                 found[r["id"]] = r["image"]["bytes"]
@@ -61,7 +62,7 @@ def _original_images(run: dict[str, Any], folder: Path, ids: set[str]) -> dict[s
 
     from dataigm.eval.inputs import ReleaseConfig
 
-    plan = json.loads((folder / "_build" / "eval.json").read_text())
+    plan = json.loads((folder / layout.RUN_SPEC).read_text())
     if run.get("source"):
         return ReleaseConfig(run["source"], run.get("revision"), run["config"], plan["files"]).images(ids)
     return {i: Path(p).read_bytes() for i, p in (plan.get("reference") or {}).items() if i in ids}
@@ -71,7 +72,7 @@ def _samples(run: dict[str, Any], thumbs: Thumbnails) -> Gallery:
     import pyarrow.parquet as pq
 
     folder = Path(run["folder"])
-    rows = pq.read_table(folder / "per_image.parquet").to_pylist()
+    rows = pq.read_table(folder / layout.RUN_PER_IMAGE).to_pylist()
     rows.sort(key=lambda r: bucket(r["id"], 10**9))
     picked = rows[: min(SAMPLES, max(thumbs.room() // 2, 0))]
     ids = {r["id"] for r in picked}

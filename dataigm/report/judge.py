@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dataigm.core import layout
 from dataigm.report import plots
 from dataigm.report.model import Gallery, Item, Picture, Section, Table, fmt
 from dataigm.report.thumbs import Thumbnails
@@ -22,7 +23,7 @@ def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> S
     from dataigm.core.errors import DataIGMError
 
     try:
-        config = json.loads((folder / "config.json").read_text())
+        config = json.loads((folder / layout.JUDGE_CONFIG).read_text())
     except (OSError, json.JSONDecodeError) as exc:
         raise DataIGMError(f"{folder}: unreadable judge config ({exc})") from None
     test = config.get("metrics", {}).get("test", {})
@@ -49,7 +50,7 @@ def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> S
     title = f"Confusion matrix at threshold {fmt(config.get('threshold'))}"
     section.figures.append(plots.matrix("judge_confusion", title, matrix, ["absent", "present"], ["absent", "present"],
                                         axes=("truth", "predicted")))
-    predictions = folder / "predictions.parquet"
+    predictions = folder / layout.JUDGE_PREDICTIONS
     if predictions.exists():
         rows = pq.read_table(predictions).to_pylist()
         y = np.array([int(r["label"] > 0) for r in rows])
@@ -61,7 +62,7 @@ def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> S
         section.galleries.append(_wrong_gallery(wrong[:WRONG], config, thumbs))
         section.notes.append(f"{len(rows)} test images; {len(wrong)} judged wrong at threshold {threshold:.3g}.")
     else:
-        section.notes.append("no predictions.parquet in the artifact: curves and wrong images are not shown")
+        section.notes.append(f"no {layout.JUDGE_PREDICTIONS} in the artifact: curves and wrong images are not shown")
     for figure in section.figures:
         figure.save(plots_dir)
     return section

@@ -10,22 +10,22 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 
+from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
 from dataigm.report.model import Section
 from dataigm.report.thumbs import Thumbnails
 
 log = get("report")
-PLOTS = "plots"
 
 
 def kind_of(path: str) -> str:
     folder = Path(path)
-    if (folder / "summary.json").exists() and (folder / "per_image.parquet").exists():
+    if (folder / layout.RUN_SUMMARY).exists() and (folder / layout.RUN_PER_IMAGE).exists():
         return "evaluation"
-    if (folder / "config.json").exists() and (folder / "model.safetensors").exists():
+    if (folder / layout.JUDGE_CONFIG).exists() and (folder / layout.JUDGE_WEIGHTS).exists():
         return "judge"
-    if (folder / "dataigm.json").exists() or not folder.exists():
+    if (folder / layout.MANIFEST).exists() or not folder.exists():
         return "release"
     raise DataIGMError(f"{path}: neither a release folder or Hub id, a judge artifact, nor an evaluation run")
 
@@ -44,13 +44,13 @@ def build_sections(paths: list[str], thumbs: Thumbnails, write_plots: bool,
 
             folder = local_copy(path)
             local = Path(path).is_dir()
-            sections.append(release_section(folder, path, thumbs, folder / PLOTS if write_plots and local else None,
-                                            configs))
+            plots_dir = folder / layout.PLOTS if write_plots and local else None
+            sections.append(release_section(folder, path, thumbs, plots_dir, configs))
         elif kinds[path] == "judge":
-            sections.append(judge_section(Path(path), thumbs, Path(path) / PLOTS if write_plots else None))
+            sections.append(judge_section(Path(path), thumbs, Path(path) / layout.PLOTS if write_plots else None))
     runs = [Path(p) for p in paths if kinds[p] == "evaluation"]
     if runs:
-        sections.append(evaluation_section(runs, thumbs, runs[0] / PLOTS if write_plots else None))
+        sections.append(evaluation_section(runs, thumbs, runs[0] / layout.PLOTS if write_plots else None))
     return sections
 
 

@@ -4,13 +4,13 @@ deterministic sample); generation settings and provenance."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from dataigm.core import layout
 from dataigm.core.ids import bucket
 from dataigm.report import plots
 from dataigm.report.model import Gallery, Item, Picture, Section, Table, fmt
@@ -24,7 +24,7 @@ def _rows(folder: Path, config: str) -> list[dict[str, Any]]:
     import pyarrow.parquet as pq
 
     rows = []
-    for shard in sorted((folder / config).glob("*.parquet")):
+    for shard in sorted(folder.glob(layout.config_shards(config))):
         names = pq.read_schema(shard).names
         rows.extend(pq.read_table(shard, columns=[c for c in COLUMNS if c in names]).to_pylist())
     return rows
@@ -33,7 +33,7 @@ def _rows(folder: Path, config: str) -> list[dict[str, Any]]:
 def _images(folder: Path, config: str, ids: set[str]) -> dict[str, bytes]:
     from dataigm.core.storage import images_by_id, row_groups
 
-    shards = sorted((folder / config).glob("*.parquet"))
+    shards = sorted(folder.glob(layout.config_shards(config)))
     return images_by_id((t for shard in shards for t in row_groups(str(shard), ["id", "image"])), ids)
 
 
@@ -44,7 +44,10 @@ def _score(row: dict[str, Any], check: str) -> str:
 
 def release_section(folder: Path, source: str, thumbs: Thumbnails, plots_dir: Path | None,
                     configs: list[str] | None = None) -> Section:
-    manifest = json.loads((folder / "dataigm.json").read_text())
+    from dataigm.core import manifest as manifests
+    from dataigm.core.storage import Store
+
+    manifest = manifests.read(Store(str(folder)))
     names = [n for n, c in manifest["configs"].items() if c.get("kind") == "images" and (not configs or n in configs)]
     section = Section("release", f"Release: {source}")
     rows_by_config = {name: _rows(folder, name) for name in names}

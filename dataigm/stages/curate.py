@@ -16,7 +16,7 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from dataigm.core import faults
+from dataigm.core import faults, layout
 from dataigm.core.curation import Check, CurationOptions, CurationPolicy
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
@@ -135,7 +135,7 @@ def judge_targets(artifacts: list[str]) -> list[tuple[str, str]]:
 
     out = []
     for folder in artifacts:
-        path = Path(folder) / "config.json"
+        path = Path(folder) / layout.JUDGE_CONFIG
         try:
             target = json.loads(path.read_text())["target"]
         except (OSError, ValueError, KeyError, TypeError):

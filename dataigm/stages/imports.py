@@ -1,4 +1,4 @@
-"""Imported prompt sets inside a release folder: their rows are kept in `_build/imports/`, published
+"""Imported prompt sets inside a release folder: their rows are kept in its work area, published
 as a `<name>-prompts` config and, when built, turned into an image config `<name>` that honours
 each row's seed, guidance and size."""
 
@@ -8,20 +8,13 @@ from typing import Any
 
 import pyarrow as pa
 
+from dataigm.core import layout
 from dataigm.core.errors import DataIGMError, check_name
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import Concept, load_taxonomy
 
 IMPORT_LABELS = ("absent", "present")
 IMPORTED = "imported"
-
-
-def _info_path(name: str) -> str:
-    return f"_build/imports/{name}.json"
-
-
-def rows_path(name: str) -> str:
-    return f"_build/imports/{name}.parquet"
 
 
 def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str, nsfw: bool,
@@ -35,16 +28,16 @@ def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str
         taxonomy.concept(attacks)
     from dataigm.core.schema import prompt_features
 
-    store.write_table(rows_path(name), pa.Table.from_pylist(
+    store.write_table(layout.import_rows(name), pa.Table.from_pylist(
         [{k: r.get(k) for k in prompt_features(None)} for r in rows], schema=prompt_features(None).arrow_schema))
-    store.write_json(_info_path(name), {"config": f"{name}-prompts", "name": name, "source": source,
+    store.write_json(layout.import_record(name), {"config": f"{name}-prompts", "name": name, "source": source,
                                         "nsfw": nsfw, "rows": len(rows), "attacks": attacks})
 
 
 def import_info(store: Store, name: str) -> dict[str, Any] | None:
-    if not store.exists(_info_path(name)):
+    if not store.exists(layout.import_record(name)):
         return None
-    return store.read_json(_info_path(name), what="import record")
+    return store.read_json(layout.import_record(name), what="import record")
 
 
 def imported_concept(store: Store, name: str) -> Concept | None:
@@ -58,10 +51,6 @@ def imported_concept(store: Store, name: str) -> Concept | None:
                    label_names=IMPORT_LABELS, images_per_prompt=1, nsfw=nsfw, display_name=name)
 
 
-def imported_names(store: Store) -> list[str]:
-    return [rel.rsplit("/", 1)[1].removesuffix(".json") for rel in store.glob("_build/imports/*.json")]
-
-
 def resolve_concept(store: Store, name: str) -> Concept:
     """A taxonomy concept, or an imported prompt set of this release folder."""
     found = imported_concept(store, name)
@@ -69,4 +58,4 @@ def resolve_concept(store: Store, name: str) -> Concept:
 
 
 def imported_rows(store: Store, name: str) -> list[dict[str, Any]]:
-    return sorted(store.read_table(rows_path(name)).to_pylist(), key=lambda r: r["id"])
+    return sorted(store.read_table(layout.import_rows(name)).to_pylist(), key=lambda r: r["id"])

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataigm.core import faults
+from dataigm.core import faults, layout, manifest
 from dataigm.core.curation import decide, pair_statuses
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
@@ -23,11 +23,9 @@ from dataigm.core.schema import SCHEMA_VERSION, image_features, prompt_features
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import Concept
 from dataigm.stages.curate import Curators
-from dataigm.stages.imports import IMPORTED, import_info, resolve_concept, rows_path
-from dataigm.stages.prepare import prompts_path
-from dataigm.stages.release import ReleaseTransaction, recover
+from dataigm.stages.imports import IMPORTED, import_info, resolve_concept
+from dataigm.stages.release import ReleaseTransaction, complete_interrupted_pack
 
-MANIFEST = "dataigm.json"
 log = get("pack")
 
 
@@ -84,13 +82,13 @@ def stage_prompt_config(txn: ReleaseTransaction, store: Store, concept: Concept,
 
 
 def pack(out: str, progress: bool = True) -> dict[str, Any]:
-    """Write every planned concept's image and prompt configs, README.md and dataigm.json."""
+    """Write every planned concept's image and prompt configs, the dataset card and the manifest."""
     from tqdm.auto import tqdm
 
     from dataigm.stages.run import missing_shards
 
     store = Store(out)
-    recover(store)
+    complete_interrupted_pack(store)
     plan = load_plan(store)
     missing = missing_shards(store, plan)
     if missing:
@@ -103,49 +101,38 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
         concept = resolve_concept(store, name)
         configs[name] = pack_concept(txn, store, concept, plan, curators)
         if concept.category == IMPORTED:
-            configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, rows_path(name), None)
+            configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, layout.import_rows(name), None)
             configs[concept.prompt_config]["source"] = import_info(store, name)["source"]
         else:
-            configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, prompts_path(name),
+            configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, layout.prompts_file(name),
                                                                  concept.label_names)
         faults.point("pack:config-staged")
         log.info("packed %s: %s", name, configs[name]["splits"])
     return commit_release(txn, store, configs, plan)
 
 
-def finish_build(out: str) -> None:
+def pack_after_ranks(out: str) -> None:
     """What an engine runs once after every rank of a build."""
     pack(out, progress=False)
-
-
-def read_manifest(store: Store) -> dict[str, Any]:
-    if not store.exists(MANIFEST):
-        return {"schema_version": SCHEMA_VERSION, "fingerprint": None, "build": None, "configs": {}}
-    manifest = store.read_json(MANIFEST, what="release manifest")
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("configs"), dict):
-        raise DataIGMError(f"{store.path(MANIFEST)}: corrupt release manifest (no configs)")
-    return manifest
 
 
 def commit_release(txn: ReleaseTransaction, store: Store, configs: dict[str, Any],
                    plan: dict[str, Any] | None = None) -> dict[str, Any]:
     """Merge `configs` into the manifest, stage it and the README rendered from it, and commit the
     transaction: configs, manifest and card move into place together."""
-    import json
-
     from cards.render import render_dataset_card
     from dataigm.core.taxonomy import load_taxonomy
 
-    manifest = read_manifest(store)
-    manifest["schema_version"] = SCHEMA_VERSION
+    release = manifest.read(store, missing_ok=True)
+    release["schema_version"] = SCHEMA_VERSION
     if plan is not None:
-        manifest["fingerprint"] = plan["fingerprint"]
-        manifest["build"] = BuildConfig.from_json(plan["config"]).to_json()
-    manifest["configs"].update(configs)
-    txn.stage_file(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str).encode())
-    txn.stage_file("README.md", render_dataset_card(manifest, load_taxonomy().as_json()).encode())
+        release["fingerprint"] = plan["fingerprint"]
+        release["build"] = BuildConfig.from_json(plan["config"]).to_json()
+    release["configs"].update(configs)
+    txn.stage_file(layout.MANIFEST, manifest.encode(release))
+    txn.stage_file(layout.CARD, render_dataset_card(release, load_taxonomy().as_json()).encode())
     txn.commit()
-    return manifest
+    return release
 
 
 def write_configs(out: str, configs: dict[str, tuple[pa.Table, Any, dict[str, Any]]],

@@ -14,11 +14,12 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataigm.core import faults
+from dataigm.core import faults, layout
 from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import SPLITS
+from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
-from dataigm.core.plan import PLAN, TINY_CLIP_DIR, TINY_SD_DIR, BuildConfig, load_plan
+from dataigm.core.plan import BuildConfig, load_plan
 from dataigm.core.registry import builder_for
 from dataigm.core.schema import concept_ids, prompt_features
 from dataigm.core.storage import Store
@@ -33,14 +34,6 @@ FLAG_OF = {"batch_size": "--batch-size", "base_seed": "--seed", "steps": "--step
            "device": "--device", "cpu_threads": "(cpu threads)", "compile": "--compile",
            "safety_checker": "--safety-checker", "images_per_prompt": "--images-per-prompt",
            "prompt_count": "--count", "image_limit": "--image-limit", "shard_size": "--shard-size"}
-
-
-def jobs_path(concept: str) -> str:
-    return f"_build/jobs/{concept}.parquet"
-
-
-def prompts_path(concept: str) -> str:
-    return f"_build/prompts/{concept}.parquet"
 
 
 def select_for_images(rows: list[dict[str, Any]], limit: int | None) -> list[dict[str, Any]]:
@@ -143,16 +136,16 @@ def prepare(cfg: BuildConfig) -> dict[str, Any]:
             plan["last_tasks"] = old.get("last_tasks", 1)
             plan["config"]["curation"] = old["config"]["curation"]  # re-curation changes it, not a resume
         for name in [c.name for c in concepts] + imported:
-            if name in plan["jobs"] and store.exists(jobs_path(name)):
+            if name in plan["jobs"] and store.exists(layout.jobs_file(name)):
                 continue
             if name in imported:
                 rows = imported_rows(store, name)
             else:
                 concept = taxonomy.concept(name)
                 rows = prompt_rows(concept, cfg)
-                store.write_table(prompts_path(name), prompt_table(rows, concept.label_names))
+                store.write_table(layout.prompts_file(name), prompt_table(rows, concept.label_names))
             jobs = select_for_images(rows, cfg.image_limit)
-            store.write_table(jobs_path(name), pa.Table.from_pylist(jobs))
+            store.write_table(layout.jobs_file(name), pa.Table.from_pylist(jobs))
             plan["jobs"][name] = sum(len(r["seeds"]) for r in jobs)
             log.debug("prepared %s: %d prompts, %d images", name, len(rows), plan["jobs"][name])
         order = list(taxonomy.concepts)
@@ -170,6 +163,6 @@ def build_tiny_models_at(store: Store) -> tuple[str, str]:
 
     if not store.local:
         raise DataIGMError("--preset smoke builds its tiny models on local disk; use a local --out")
-    sd = build_tiny_pipeline(Path(store.path(TINY_SD_DIR)))
-    clip = build_tiny_clip(Path(store.path(TINY_CLIP_DIR)))
+    sd = build_tiny_pipeline(Path(store.path(layout.TINY_MODEL)))
+    clip = build_tiny_clip(Path(store.path(layout.TINY_CLIP)))
     return str(sd), str(clip)

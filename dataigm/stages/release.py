@@ -2,10 +2,11 @@
 
 `<config>/<split>-NNNNN-of-NNNNN.parquet`: each shard carries its `datasets.Features`, shards stay
 under 500 MB and row groups under ~100 MB. Rows are written as they arrive (peak memory is one row
-group, not the config), into `_build/staging/`; `ReleaseTransaction.commit` then writes a journal
-(the commit point) and moves every staged config, the manifest and the README into place. A killed
-commit is rolled forward by `recover` before anything else reads or writes the release, so the
-README, the manifest and the shards always describe the same release.
+group, not the config), into the work area's staging folder; `ReleaseTransaction.commit` then
+writes a journal (the commit point) and moves every staged config, the manifest and the README into
+place. A killed commit is rolled forward by `complete_interrupted_pack`, which every command that
+writes or publishes a release folder calls first (readers refuse such a folder and name that
+command), so the README, the manifest and the shards always describe the same release.
 """
 
 from __future__ import annotations
@@ -14,15 +15,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from datasets import Features
 
+from dataigm.core import layout
 from dataigm.core.ids import SPLITS
 from dataigm.core.storage import Store
 
 MAX_SHARD_BYTES = 500 * 1024**2
 MAX_ROW_GROUP_BYTES = 100 * 1024**2
 ROW_GROUP_TARGET = 64 * 1024**2  # buffered bytes per row group (well under the viewer's limit)
-STAGING = "_build/staging"
-TRASH = "_build/trash"
-JOURNAL = "_build/pack-journal.json"
 
 
 def rows_to_table(rows: list[dict], features: Features) -> pa.Table:
@@ -45,7 +44,7 @@ class _SplitWriter:
         self._written = 0
 
     def _open(self) -> None:
-        rel = f"{self.folder}/{self.split}-{len(self.files):05d}.part"
+        rel = layout.partial_shard(self.folder, self.split, len(self.files))
         self.store.fs.makedirs(self.store.path(self.folder), exist_ok=True)
         self._sink = self.store.fs.open(self.store.path(rel), "wb")
         self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd")
@@ -90,7 +89,7 @@ class _SplitWriter:
         self._close_file()
         final = []
         for n, rel in enumerate(self.files):
-            name = f"{self.folder}/{self.split}-{n:05d}-of-{len(self.files):05d}.parquet"
+            name = layout.shard_file(self.folder, self.split, n, len(self.files))
             self.store.rename(rel, name)
             final.append(name)
         return final
@@ -112,7 +111,7 @@ class ConfigWriter:
     def __init__(self, store: Store, config: str, features: Features, max_shard_bytes: int = MAX_SHARD_BYTES,
                  row_group_bytes: int = ROW_GROUP_TARGET):
         self.store, self.config, self.features = store, config, features
-        self.folder = f"{STAGING}/{config}"
+        self.folder = layout.staged(config)
         store.remove(self.folder)
         self.schema = features.arrow_schema
         self.splits = {s: _SplitWriter(store, self.folder, s, self.schema, max_shard_bytes,
@@ -145,7 +144,7 @@ class ReleaseTransaction:
 
     def __init__(self, store: Store):
         self.store = store
-        recover(store)
+        complete_interrupted_pack(store)  # a new transaction starts from a consistent folder
         self.configs: list[str] = []
         self.files: list[str] = []
 
@@ -154,36 +153,37 @@ class ReleaseTransaction:
         return ConfigWriter(self.store, config, features, max_shard_bytes)
 
     def stage_file(self, name: str, data: bytes) -> None:
-        self.store.write_bytes(f"{STAGING}/{name}", data)
+        self.store.write_bytes(layout.staged(name), data)
         self.files.append(name)
 
     def commit(self) -> None:
-        self.store.write_json(JOURNAL, {"configs": self.configs, "files": self.files})
+        self.store.write_json(layout.JOURNAL, {"configs": self.configs, "files": self.files})
         from dataigm.core import faults
 
         faults.point("pack:journal-written")
-        recover(self.store)
+        complete_interrupted_pack(self.store)
 
 
-def recover(store: Store) -> bool:
-    """Roll a committed-but-interrupted pack forward (idempotent); returns whether one was found."""
+def complete_interrupted_pack(store: Store) -> bool:
+    """Roll a pack killed after its commit point forward (idempotent); returns whether one was
+    found. Commands that write or publish a release folder call this first."""
     from dataigm.core import faults
 
-    if not store.exists(JOURNAL):
+    if not store.exists(layout.JOURNAL):
         return False
-    journal = store.read_json(JOURNAL, what="pack journal")
+    journal = store.read_json(layout.JOURNAL, what="pack journal")
     for config in journal["configs"]:
-        staged = f"{STAGING}/{config}"
+        staged = layout.staged(config)
         if store.exists(staged):
             if store.exists(config):
-                store.remove(f"{TRASH}/{config}")
-                store.rename(config, f"{TRASH}/{config}")
+                store.remove(layout.trashed(config))
+                store.rename(config, layout.trashed(config))
             store.rename(staged, config)
             faults.point("pack:config-moved")
     for name in journal["files"]:
-        if store.exists(f"{STAGING}/{name}"):
-            store.rename(f"{STAGING}/{name}", name)
-    store.remove(TRASH)
-    store.remove(JOURNAL)
-    store.remove(STAGING)
+        if store.exists(layout.staged(name)):
+            store.rename(layout.staged(name), name)
+    store.remove(layout.TRASH)
+    store.remove(layout.JOURNAL)
+    store.remove(layout.STAGING)
     return True

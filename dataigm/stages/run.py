@@ -14,14 +14,13 @@ from functools import lru_cache
 from importlib.metadata import version
 from typing import Any
 
-from dataigm.core import faults
+from dataigm.core import faults, layout
 from dataigm.core.logs import get
 from dataigm.core.plan import BuildConfig, Shard, load_plan, mark_complete, rank_shards, read_marker
 from dataigm.core.schema import image_features
 from dataigm.core.storage import Store
 from dataigm.stages.curate import Curators, curate_shard, is_curated
 from dataigm.stages.imports import resolve_concept
-from dataigm.stages.prepare import jobs_path
 
 log = get("run")
 
@@ -35,7 +34,7 @@ def _concept_jobs(url: str, concept: str, fingerprint: str) -> tuple:
     """Every image job of a concept, read once per process and plan (shards slice it)."""
     from dataigm.stages.generate import ImageJob
 
-    rows = Store(url).read_table(jobs_path(concept)).to_pylist()
+    rows = Store(url).read_table(layout.jobs_file(concept)).to_pylist()
     return tuple(ImageJob(row, i) for row in rows for i in range(len(row["seeds"])))
 
 
@@ -72,8 +71,8 @@ def run_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> 
     from tqdm.auto import tqdm
 
     store = Store(out)
-    store.remove_temporaries("_build/images")
-    store.remove_temporaries("_build/verdicts")
+    store.remove_temporaries(layout.IMAGES)
+    store.remove_temporaries(layout.VERDICTS)
     plan = load_plan(store)
     cfg = BuildConfig.from_json(plan["config"])
     fingerprint = plan["fingerprint"]

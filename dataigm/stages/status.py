@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from dataigm.core import layout
 from dataigm.core.plan import all_shards, load_plan
 from dataigm.core.storage import Store
 
@@ -19,11 +20,11 @@ class RankStatus:
 
 def _log_of(store: Store, tasks: int, rank: int) -> tuple[str | None, bool]:
     """(log path, whether it records a failure) of a rank's datatrove task log."""
-    for rel in (f"_build/logs/generate-{tasks}/logs/task_{rank:05d}.log",):
-        if store.exists(rel):
-            text = store.read_bytes(rel).decode(errors="replace")
-            return store.path(rel), ("Traceback" in text or "| ERROR" in text)
-    return None, False
+    rel = layout.task_log("generate", tasks, rank)
+    if not store.exists(rel):
+        return None, False
+    text = store.read_bytes(rel).decode(errors="replace")
+    return store.path(rel), ("Traceback" in text or "| ERROR" in text)
 
 
 def rank_statuses(out: str, tasks: int | None = None) -> tuple[list[RankStatus], bool]:
@@ -42,4 +43,5 @@ def rank_statuses(out: str, tasks: int | None = None) -> tuple[list[RankStatus],
         log, failed = _log_of(store, tasks, rank)
         state = "complete" if done == len(mine) else ("failed" if failed else "missing")
         statuses.append(RankStatus(rank, state, done, len(mine), log))
-    return statuses, store.exists("dataigm.json") and not missing
+    packed = store.exists(layout.MANIFEST) and not store.exists(layout.JOURNAL)
+    return statuses, packed and not missing
