@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dataigm.core.plan import PLAN, BuildConfig, parse_shard
+from dataigm.core.plan import BuildConfig, parse_shard
 from dataigm.core.storage import Store
 from dataigm.engines import EngineOptions, run_engine
 
@@ -19,6 +19,7 @@ def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None 
     """
     from dataigm.core.extras import require
     from dataigm.stages.prepare import prepare
+    from dataigm.stages.release import complete_interrupted_pack
     from dataigm.stages.run import run_rank
 
     require("build", "dataigm build")
@@ -29,11 +30,9 @@ def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None 
     rank_world = parse_shard(shard) if shard else None
     started = time.time()
     cfg.settings.check(cuda_available=None if engine.engine == "inline" else True)
-    plan = prepare(cfg)
     store = Store(cfg.out)
-    with store.lock(PLAN):
-        plan["last_tasks"] = rank_world[1] if rank_world else engine.tasks
-        store.write_json(PLAN, plan)
+    complete_interrupted_pack(store)
+    prepare(cfg, tasks=rank_world[1] if rank_world else engine.tasks)
     if rank_world:
         stats = run_rank(cfg.out, *rank_world, progress=progress)
         return {"seconds": round(time.time() - started, 1), **stats, "packed": False, "configs": {}}

@@ -112,7 +112,8 @@ def curate_verb(args: argparse.Namespace) -> int:
 
     require("judges", "dataigm curate")
     in_range(args, "clip_threshold", 0, 1)
-    stats = recurate(args.folder, args.judge, args.clip, args.clip_threshold, progress=progress_enabled(args))
+    stats = recurate(args.folder, args.judge, progress=progress_enabled(args), clip=args.clip,
+                     clip_threshold=args.clip_threshold)
     manifest = pack(args.folder, progress=progress_enabled(args))
     dropped = sum(c.get("status", {}).get("dropped", 0) for c in manifest["configs"].values())
     print(f"re-curated {args.folder}: {stats['curated']} shards judged again, {stats['skipped']} unchanged; "

@@ -165,6 +165,13 @@ class CurationOptions:
     nudenet_threshold: float = 0.45
     person_check: str | None = None  # YOLO weights for person presence (nudity retain rows)
 
+    @classmethod
+    def field_names(cls) -> set[str]:
+        """The options a build or re-curation can set."""
+        from dataclasses import fields
+
+        return {f.name for f in fields(cls)}
+
     def judge_for(self, concept: str, category: str) -> str | None:
         """The judge artifact for a concept: one trained for it, else one for its category."""
         found = dict(self.judges)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from dataigm.core.errors import DataIGMError, suggest
@@ -23,6 +23,7 @@ DTYPES = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
 SAFETY_POLICIES = ("off", "on")
 DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
+LEGACY_KEYS = ("extra",)  # recorded by older plans, never read
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,22 @@ class GenerationSettings:
     cpu_threads: int = 0
     # Throughput knobs: they never change which seed or image belongs to which row.
     batch_size: int = 8
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def field_names(cls) -> set[str]:
+        """The settings a build can override."""
+        return {f.name for f in dataclasses.fields(cls)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> GenerationSettings:
+        """Settings as a plan or manifest recorded them (older plans also carry an unused `extra`)."""
+        from dataigm.core.errors import UnknownNameError
+
+        d = {k: v for k, v in d.items() if k not in LEGACY_KEYS}
+        for key in d:
+            if key not in cls.field_names():
+                raise UnknownNameError("generation setting", key, cls.field_names())
+        return cls(**d)
 
     def problems(self, *, cuda_available: bool) -> list[str]:
         """One message per invalid or incompatible setting (empty: valid)."""

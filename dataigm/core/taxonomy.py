@@ -16,6 +16,9 @@ from dataigm.core.errors import NAME_RE_TEXT, RecipeError, UnknownNameError, che
 from dataigm.core.plugins import plugin_dirs
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
+# The taxonomy file format this code reads; plug-in taxonomy files may state it too. Bump it (and the
+# parser) when a key is added, removed or changes meaning.
+TAXONOMY_SCHEMA_VERSION = 2
 Shape = Literal["attribute", "entity"]
 SHAPES = ("attribute", "entity")
 
@@ -208,10 +211,13 @@ def parse_taxonomy(raw: object, extra: list[tuple[str, object]] = ()) -> Taxonom
     """The taxonomy from the core file's parsed YAML plus (where, parsed YAML) of plug-in files."""
     check_keys(raw, "taxonomy", required=("schema_version", "categories"))
     assert isinstance(raw, dict)
+    _check_schema_version(raw["schema_version"], "taxonomy")
     categories = parse_categories(raw["categories"])
     for where, body in extra:
-        check_keys(body, where, required=("categories",))
+        check_keys(body, where, required=("categories",), optional=("schema_version",))
         assert isinstance(body, dict)
+        if "schema_version" in body:
+            _check_schema_version(body["schema_version"], where)
         for name, cat in parse_categories(body["categories"], where).items():
             if name in categories:
                 raise RecipeError(f"{where}: category {name!r} is already defined")
@@ -222,7 +228,14 @@ def parse_taxonomy(raw: object, extra: list[tuple[str, object]] = ()) -> Taxonom
             if name in seen or name in categories:
                 raise RecipeError(f"taxonomy: concept name {name!r} is duplicated (or names a category)")
             seen[name] = cat.name
-    return Taxonomy(schema_version=int(raw["schema_version"]), categories=categories)
+    return Taxonomy(schema_version=TAXONOMY_SCHEMA_VERSION, categories=categories)
+
+
+def _check_schema_version(found: object, where: str) -> None:
+    if found != TAXONOMY_SCHEMA_VERSION:
+        raise RecipeError(f"{where}: schema_version {found!r}, this dataigm reads taxonomy schema version "
+                          f"{TAXONOMY_SCHEMA_VERSION}; write the file for that version (or use the dataigm it was "
+                          "written for)")
 
 
 def load_yaml(path: Path) -> object:

@@ -19,8 +19,9 @@ from PIL import Image
 from dataigm.core import faults, layout
 from dataigm.core.curation import Check, CurationOptions, CurationPolicy
 from dataigm.core.errors import DataIGMError
+from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
-from dataigm.core.plan import PLAN, BuildConfig, Shard, all_shards, load_plan, mark_complete, read_marker
+from dataigm.core.plan import Shard, checked_keys, mark_complete, read_build_plan, read_marker
 from dataigm.core.registry import DETECTORS, builder_for
 from dataigm.core.storage import Store
 from dataigm.stages.imports import resolve_concept
@@ -31,10 +32,8 @@ log = get("curate")
 class Curators:
     """Policies per concept and detectors per check, built once per process."""
 
-    def __init__(self, store: Store, options: CurationOptions | None = None) -> None:
+    def __init__(self, store: Store, options: CurationOptions) -> None:
         self.store = store
-        if options is None:
-            options = BuildConfig.from_json(load_plan(store)["config"]).curation
         self.options = options
         self._policies: dict[str, CurationPolicy] = {}
         self._detectors: dict[str, Any] = {}
@@ -94,34 +93,33 @@ def curate_shard(store: Store, shard: Shard, curators: Curators) -> int:
     return out.num_rows
 
 
-def recurate(out: str, judges: list[str] | None = None, clip: str | None = None,
-             clip_threshold: float | None = None, progress: bool = True) -> dict[str, int]:
-    """Re-run curation (never generation) under new curation options: shards whose verdicts were
-    made by another policy are judged again; `pack` then rewrites the release."""
+def recurate(out: str, judges: list[str] | None = None, progress: bool = True, **changes: Any) -> dict[str, int]:
+    """Re-run curation (never generation) under new curation options: `judges` (artifacts that
+    replace the build's) and any other `CurationOptions` field (None: keep the build's). Shards whose
+    verdicts were made by another policy are judged again; `pack` then rewrites the release. The
+    plan records the new options only once the folder is known to be re-curatable."""
     from tqdm.auto import tqdm
 
-    from dataigm.core.plan import read_marker as image_marker
+    from dataigm.stages.release import complete_interrupted_pack
 
     store = Store(out)
-    load_plan(store)  # a folder without a build is refused before anything is written into it
+    checked_keys(changes, CurationOptions.field_names() - {"judges"}, "curation option")
+    read_build_plan(store)  # a folder without a build is refused before its lock file is made
     with store.lock(PLAN):
-        plan = load_plan(store)
-        cfg = BuildConfig.from_json(plan["config"])
-        options = cfg.curation
+        plan = read_build_plan(store)
+        shards = plan.shards()
+        missing = [s.name for s in shards if read_marker(store, s.images) is None]
+        if missing:
+            raise DataIGMError(f"{out}: {len(missing)} shard(s) have no images yet ({', '.join(missing[:5])}); "
+                               "finish the build before re-curating")
+        given = {k: v for k, v in changes.items() if v is not None}
         if judges:
-            options = dataclasses.replace(options, judges=tuple(judge_targets(judges)))
-        if clip:
-            options = dataclasses.replace(options, clip=clip)
-        if clip_threshold is not None:
-            options = dataclasses.replace(options, clip_threshold=clip_threshold)
-        plan["config"]["curation"] = options.as_json()
-        store.write_json(PLAN, plan)
+            given["judges"] = tuple(judge_targets(judges))
+        options = dataclasses.replace(plan.config.curation, **given)
+        complete_interrupted_pack(store)
+        store.write_json(PLAN, dataclasses.replace(plan, config=dataclasses.replace(plan.config, curation=options))
+                         .to_json())
     curators = Curators(store, options)
-    shards = all_shards(plan)
-    missing = [s.name for s in shards if image_marker(store, s.images) is None]
-    if missing:
-        raise DataIGMError(f"{out}: {len(missing)} shard(s) have no images yet ({', '.join(missing[:5])}); "
-                           "finish the build before re-curating")
     todo = [s for s in shards if not is_curated(store, s, curators.signature(s.concept))]
     for shard in tqdm(todo, desc="curate", unit="shard", disable=not progress):
         curate_shard(store, shard, curators)

@@ -18,7 +18,7 @@ from dataigm.core import faults, layout, manifest
 from dataigm.core.curation import decide, pair_statuses
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
-from dataigm.core.plan import BuildConfig, all_shards, load_plan
+from dataigm.core.plan import BuildPlan, read_build_plan
 from dataigm.core.schema import SCHEMA_VERSION, image_features, prompt_features
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import Concept
@@ -49,9 +49,11 @@ def _decisions(store: Store, concept: Concept, shards: list, curators: Curators)
     return {r["id"]: (r["verdicts"], r["status"], r["reason"], r["codes"], pairs[r["id"]]) for r in meta}, drops
 
 
-def pack_concept(txn: ReleaseTransaction, store: Store, concept: Concept, plan: dict[str, Any],
+def pack_concept(txn: ReleaseTransaction, store: Store, concept: Concept, plan: BuildPlan,
                  curators: Curators) -> dict[str, Any]:
-    shards = [s for s in all_shards(plan) if s.concept == concept.name]
+    """Stage a concept's image config: every row with its verdicts, status and pair status (two
+    streamed passes over its shards); returns its manifest entry."""
+    shards = [s for s in plan.shards() if s.concept == concept.name]
     decisions, drops = _decisions(store, concept, shards, curators)
     features = image_features(concept)
     writer = txn.config(concept.name, features)
@@ -89,15 +91,15 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
 
     store = Store(out)
     complete_interrupted_pack(store)
-    plan = load_plan(store)
+    plan = read_build_plan(store)
     missing = missing_shards(store, plan)
     if missing:
         names = ", ".join(s.name for s in missing[:20]) + (" ..." if len(missing) > 20 else "")
         raise DataIGMError(f"cannot pack {out}: {len(missing)} shard(s) not complete: {names}")
-    curators = Curators(store)
+    curators = Curators(store, plan.config.curation)
     txn = ReleaseTransaction(store)
     configs: dict[str, Any] = {}
-    for name in tqdm(plan["concepts"], desc="pack", unit="config", disable=not progress):
+    for name in tqdm(plan.concepts, desc="pack", unit="config", disable=not progress):
         concept = resolve_concept(store, name)
         configs[name] = pack_concept(txn, store, concept, plan, curators)
         if concept.category == IMPORTED:
@@ -117,7 +119,7 @@ def pack_after_ranks(out: str) -> None:
 
 
 def commit_release(txn: ReleaseTransaction, store: Store, configs: dict[str, Any],
-                   plan: dict[str, Any] | None = None) -> dict[str, Any]:
+                   plan: BuildPlan | None = None) -> dict[str, Any]:
     """Merge `configs` into the manifest, stage it and the README rendered from it, and commit the
     transaction: configs, manifest and card move into place together."""
     from cards.render import render_dataset_card
@@ -126,8 +128,8 @@ def commit_release(txn: ReleaseTransaction, store: Store, configs: dict[str, Any
     release = manifest.read(store, missing_ok=True)
     release["schema_version"] = SCHEMA_VERSION
     if plan is not None:
-        release["fingerprint"] = plan["fingerprint"]
-        release["build"] = BuildConfig.from_json(plan["config"]).to_json()
+        release["fingerprint"] = plan.fingerprint
+        release["build"] = plan.config.to_json()
     release["configs"].update(configs)
     txn.stage_file(layout.MANIFEST, manifest.encode(release))
     txn.stage_file(layout.CARD, render_dataset_card(release, load_taxonomy().as_json()).encode())

@@ -19,7 +19,7 @@ from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import SPLITS
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
-from dataigm.core.plan import BuildConfig, load_plan
+from dataigm.core.plan import BuildConfig, BuildPlan, read_build_plan
 from dataigm.core.registry import builder_for
 from dataigm.core.schema import concept_ids, prompt_features
 from dataigm.core.storage import Store
@@ -58,6 +58,7 @@ def select_for_images(rows: list[dict[str, Any]], limit: int | None) -> list[dic
 
 
 def prompt_rows(concept: Concept, cfg: BuildConfig) -> list[dict[str, Any]]:
+    """A concept's prompt rows from its builder (seeds from the build's base seed), with its ids."""
     rows = builder_for(concept).prompt_rows(concept, cfg.settings.base_seed, cfg.prompt_count, cfg.images_per_prompt)
     ids = concept_ids(concept)
     for row in rows:
@@ -66,11 +67,12 @@ def prompt_rows(concept: Concept, cfg: BuildConfig) -> list[dict[str, Any]]:
 
 
 def prompt_table(rows: list[dict[str, Any]], label_names: tuple[str, str] | None) -> pa.Table:
+    """Prompt rows as a table of the prompt-config schema."""
     features = prompt_features(label_names)
     return pa.Table.from_pylist([{k: r.get(k) for k in features} for r in rows], schema=features.arrow_schema)
 
 
-def _inputs(concepts: list[Concept], store: Store) -> dict[str, str]:
+def _inputs(concepts: list[Concept]) -> dict[str, str]:
     """Digests of the code and data that decide rows (taxonomy, each recipe used, dataigm)."""
     digests = {"dataigm": version("dataigm"), "taxonomy": load_taxonomy().digest}
     for c in concepts:
@@ -95,64 +97,72 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return out
 
 
-def _pin_model(cfg: BuildConfig, store: Store) -> None:
-    """Build the smoke preset's tiny models, and pin the model revision (once per build)."""
-    if cfg.preset == "smoke" and not cfg.settings.model:
-        cfg.settings = dataclasses.replace(cfg.settings, model=build_tiny_models_at(store)[0])
-    if cfg.preset == "smoke" and cfg.curation.clip is None:
-        cfg.curation = dataclasses.replace(cfg.curation, clip=build_tiny_models_at(store)[1])
-    if "model" not in cfg.inputs:
+def resolve(cfg: BuildConfig, store: Store, old: BuildPlan | None, concepts: list[Concept]) -> BuildConfig:
+    """A new config with everything that decides rows pinned: the model (the smoke preset's tiny
+    models built; on a resume, what the plan pinned) and its revision, the input digests, and the
+    curation precision the hardware computes natively. `cfg` itself is never changed."""
+    settings, curation, inputs = cfg.settings, cfg.curation, {}
+    taxonomy = load_taxonomy()
+    if old is not None:  # a resume: the model stays pinned to what the plan resolved
+        inputs = dict(old.config.inputs)
+        settings = dataclasses.replace(settings, model=settings.model or old.config.settings.model)
+        if cfg.preset == "smoke" and curation.clip is None:
+            curation = dataclasses.replace(curation, clip=old.config.curation.clip)
+    previous = [taxonomy.concept(n) for n in (old.concepts if old else ()) if n in taxonomy.concepts]
+    inputs.update(_inputs(concepts + previous))
+    if cfg.preset == "smoke" and (not settings.model or curation.clip is None):
+        tiny_model, tiny_clip = build_tiny_models_at(store)
+        settings = dataclasses.replace(settings, model=settings.model or tiny_model)
+        curation = dataclasses.replace(curation, clip=curation.clip or tiny_clip)
+    if "model" not in inputs:
         from dataigm.stages.models import read_model_index
 
-        cfg.inputs["model"] = read_model_index(cfg.settings)[1]
+        inputs["model"] = read_model_index(settings)[1]
+    return dataclasses.replace(cfg, settings=settings, curation=curation, inputs=inputs)
 
 
-def prepare(cfg: BuildConfig) -> dict[str, Any]:
-    """Write the prompt rows, the image jobs and the plan (idempotent; refuses changed settings)."""
+def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
+    """Resolve `cfg`, write the prompt rows, the image jobs and the plan (once), and return the
+    plan (idempotent; a resume with settings that change rows is refused and names the flags)."""
     store = Store(cfg.out)
     taxonomy = load_taxonomy()
     imported = [n for n in cfg.concepts if imported_concept(store, n) is not None]
     rest = [n for n in cfg.concepts if n not in imported]
     concepts = taxonomy.resolve(rest) if rest or not cfg.concepts else []
     with store.lock(PLAN):
-        old = load_plan(store) if store.exists(PLAN) else None
-        if old is not None:  # a resume: the model stays pinned to what the plan resolved
-            cfg.inputs = {**old["config"].get("inputs", {})}
-            model = cfg.settings.model or old["config"]["settings"]["model"]
-            cfg.settings = dataclasses.replace(cfg.settings, model=model)
-            if cfg.preset == "smoke" and cfg.curation.clip is None:
-                cfg.curation = dataclasses.replace(cfg.curation, clip=old["config"]["curation"].get("clip"))
-        cfg.inputs.update(_inputs(concepts + [taxonomy.concept(n) for n in (old or {}).get("concepts", [])
-                                              if n in taxonomy.concepts], store))
-        _pin_model(cfg, store)
-        fingerprint = cfg.fingerprint()
-        plan = {"config": cfg.to_json(), "concepts": [], "jobs": {}, "fingerprint": fingerprint}
+        old = read_build_plan(store) if store.exists(PLAN) else None
+        resolved = resolve(cfg, store, old, concepts)
+        fingerprint = resolved.fingerprint()
+        jobs: dict[str, int] = {}
         if old is not None:
-            if old["fingerprint"] != fingerprint:
-                changes = _changed(old["config"], plan["config"]) or ["settings"]
+            if old.fingerprint != fingerprint:
+                changes = _changed(old.config.to_json(), resolved.to_json()) or ["made by another dataigm version"]
                 raise DataIGMError(f"{cfg.out} holds a build with other settings ({'; '.join(changes)}); rerun with "
                                    "the same flags, or choose another --out")
-            plan["concepts"], plan["jobs"] = old["concepts"], old["jobs"]
-            plan["last_tasks"] = old.get("last_tasks", 1)
-            plan["config"]["curation"] = old["config"]["curation"]  # re-curation changes it, not a resume
+            if resolved.curation != old.config.curation:
+                log.warning("%s: kept the build's curation options (a resume does not change them); "
+                            "re-curate with `dataigm curate %s` instead", cfg.out, cfg.out)
+            resolved = dataclasses.replace(resolved, curation=old.config.curation)
+            jobs = dict(old.jobs)
         for name in [c.name for c in concepts] + imported:
-            if name in plan["jobs"] and store.exists(layout.jobs_file(name)):
+            if name in jobs and store.exists(layout.jobs_file(name)):
                 continue
             if name in imported:
                 rows = imported_rows(store, name)
             else:
                 concept = taxonomy.concept(name)
-                rows = prompt_rows(concept, cfg)
+                rows = prompt_rows(concept, resolved)
                 store.write_table(layout.prompts_file(name), prompt_table(rows, concept.label_names))
-            jobs = select_for_images(rows, cfg.image_limit)
-            store.write_table(layout.jobs_file(name), pa.Table.from_pylist(jobs))
-            plan["jobs"][name] = sum(len(r["seeds"]) for r in jobs)
-            log.debug("prepared %s: %d prompts, %d images", name, len(rows), plan["jobs"][name])
+            chosen = select_for_images(rows, resolved.image_limit)
+            store.write_table(layout.jobs_file(name), pa.Table.from_pylist(chosen))
+            jobs[name] = sum(len(r["seeds"]) for r in chosen)
+            log.debug("prepared %s: %d prompts, %d images", name, len(rows), jobs[name])
         order = list(taxonomy.concepts)
-        wanted = set(plan["concepts"]) | {c.name for c in concepts} | set(imported)
-        plan["concepts"] = sorted(wanted, key=lambda n: (order.index(n) if n in order else len(order), n))
+        wanted = set(old.concepts if old else ()) | {c.name for c in concepts} | set(imported)
+        ordered = tuple(sorted(wanted, key=lambda n: (order.index(n) if n in order else len(order), n)))
+        plan = BuildPlan(resolved, ordered, jobs, fingerprint, last_tasks=tasks)
         faults.point("prepare:before-plan")
-        store.write_json(PLAN, plan)
+        store.write_json(PLAN, plan.to_json())
     return plan
 
 

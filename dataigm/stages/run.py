@@ -16,7 +16,7 @@ from typing import Any
 
 from dataigm.core import faults, layout
 from dataigm.core.logs import get
-from dataigm.core.plan import BuildConfig, Shard, load_plan, mark_complete, rank_shards, read_marker
+from dataigm.core.plan import BuildConfig, BuildPlan, Shard, mark_complete, read_build_plan, read_marker
 from dataigm.core.schema import image_features
 from dataigm.core.storage import Store
 from dataigm.stages.curate import Curators, curate_shard, is_curated
@@ -73,10 +73,10 @@ def run_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> 
     store = Store(out)
     store.remove_temporaries(layout.IMAGES)
     store.remove_temporaries(layout.VERDICTS)
-    plan = load_plan(store)
-    cfg = BuildConfig.from_json(plan["config"])
-    fingerprint = plan["fingerprint"]
-    mine = rank_shards(plan, rank, world)
+    plan = read_build_plan(store)
+    cfg = plan.config
+    fingerprint = plan.fingerprint
+    mine = plan.rank_shards(rank, world)
     todo = [s for s in mine if not is_generated(store, s)]
     curators = Curators(store, cfg.curation)
     stats = {"shards": len(mine), "generated": len(todo), "skipped": len(mine) - len(todo), "curated": 0}
@@ -110,10 +110,8 @@ def run_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> 
     return stats
 
 
-def missing_shards(store: Store, plan: dict[str, Any]) -> list[Shard]:
+def missing_shards(store: Store, plan: BuildPlan) -> list[Shard]:
     """Shards of the plan that are not generated and curated (under the current policy) yet."""
-    from dataigm.core.plan import all_shards
-
-    curators = Curators(store, BuildConfig.from_json(plan["config"]).curation)
-    return [s for s in all_shards(plan)
+    curators = Curators(store, plan.config.curation)
+    return [s for s in plan.shards()
             if not (is_generated(store, s) and is_curated(store, s, curators.signature(s.concept)))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataigm.core import layout
-from dataigm.core.plan import all_shards, load_plan
+from dataigm.core.plan import read_build_plan
 from dataigm.core.storage import Store
 
 
@@ -32,10 +32,10 @@ def rank_statuses(out: str, tasks: int | None = None) -> tuple[list[RankStatus],
     from dataigm.stages.run import missing_shards
 
     store = Store(out)
-    plan = load_plan(store)
-    tasks = tasks or plan.get("last_tasks", 1)
+    plan = read_build_plan(store)
+    tasks = tasks or plan.last_tasks
     missing = {s.name for s in missing_shards(store, plan)}
-    shards = all_shards(plan)
+    shards = plan.shards()
     statuses = []
     for rank in range(tasks):
         mine = [s for i, s in enumerate(shards) if i % tasks == rank]
