@@ -13,12 +13,13 @@ from typing import Any, ClassVar
 
 from builders.prompts import PromptBuilder
 from builders.recipe import ConceptRecipe, Sizes, load_recipe_file
-from dataigm.core.curation import ANY_ROLE, Check, CurationOptions, CurationPolicy
+from dataigm.core.curation import ANY_ROLE, PRESENCE, Check, CurationOptions, CurationPolicy
+from dataigm.core.defaults import default_model
 from dataigm.core.errors import RecipeError
+from dataigm.core.registry import ARTIFACT_DETECTOR
 from dataigm.core.taxonomy import Concept, Shape, load_taxonomy
 
 RECIPES = Path(__file__).with_name("recipes")
-DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 BLANK = Check("blank", "blank", {}, {ANY_ROLE: False}, "a blank image")
 # Verdicts the generation stage itself records when the pipeline's safety checker is on.
 SAFETY = Check("safety_checker", "safety_checker", {}, {ANY_ROLE: False}, "content the safety checker blacks out")
@@ -84,11 +85,12 @@ class CategoryBuilder:
         about = f"the concept {concept.display_name}"
         judge = options.judge_for(concept.name, concept.category)
         if judge:
-            return Check("concept", "judge", {"artifact": judge, "concept": concept.name, "dtype": options.clip_dtype},
-                         expect, about)
-        return Check("concept", "clip-zero-shot", {
-            "model": options.clip or DEFAULT_CLIP, "revision": options.clip_revision, "positive": positive,
-            "negative": negative, "threshold": options.clip_threshold, "dtype": options.clip_dtype}, expect, about)
+            return Check(PRESENCE, ARTIFACT_DETECTOR,
+                         {"artifact": judge, "concept": concept.name, "dtype": options.clip_dtype}, expect, about)
+        return Check(PRESENCE, "clip-zero-shot", {
+            "model": options.clip or default_model("curation-clip"), "revision": options.clip_revision,
+            "positive": positive, "negative": negative, "threshold": options.clip_threshold,
+            "dtype": options.clip_dtype}, expect, about)
 
 
 def article(word: str) -> str:

@@ -10,9 +10,7 @@ from builders.base import CategoryBuilder
 from dataigm.core.curation import Check, CurationOptions
 from dataigm.core.errors import DataIGMError
 from dataigm.core.registry import BUILDERS
-from dataigm.core.taxonomy import Concept
-
-IMPORTED = "imported"
+from dataigm.core.taxonomy import IMPORTED, Concept
 
 
 @BUILDERS.register(IMPORTED)

@@ -5,8 +5,8 @@ images); every other nsfw concept by a concept-presence check, and NudeNet flags
 from __future__ import annotations
 
 from builders.base import RECIPES, CategoryBuilder
-from dataigm.core.curation import ANY_ROLE, Check, CurationOptions
-from dataigm.core.registry import BUILDERS
+from dataigm.core.curation import ANY_ROLE, PRESENCE, Check, CurationOptions
+from dataigm.core.registry import BUILDERS, NUDENET
 from dataigm.core.taxonomy import Concept
 
 NUDITY_CONCEPT = "nudity"
@@ -20,12 +20,12 @@ class NsfwBuilder(CategoryBuilder):
     recipe_file = RECIPES / "nsfw.yaml"
 
     def reference_judges(self, concept: Concept) -> tuple[str, ...]:
-        return ("nudenet",) if concept.name == NUDITY_CONCEPT else ()
+        return (NUDENET,) if concept.name == NUDITY_CONCEPT else ()
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
         nudenet = {"threshold": options.nudenet_threshold}
         if concept.name == NUDITY_CONCEPT:
-            checks = [Check("concept", "nudenet", nudenet, {"forget": True, "retain": False}, "nudity")]
+            checks = [Check(PRESENCE, NUDENET, nudenet, {"forget": True, "retain": False}, "nudity")]
             if options.judge_for(concept.name, concept.category):  # a trained judge replaces NudeNet
                 checks = [self.presence(concept, options, [], [], {"forget": True, "retain": False})]
             if options.person_check:
@@ -35,4 +35,4 @@ class NsfwBuilder(CategoryBuilder):
         presence = self.presence(concept, options, [f"a photo of {concept.describe}"],
                                  ["a photo of a calm, peaceful everyday scene", "a photo of people"],
                                  {"forget": True, "retain": False})
-        return presence, Check("nudity", "nudenet", nudenet, {ANY_ROLE: False}, "nudity")
+        return presence, Check("nudity", NUDENET, nudenet, {ANY_ROLE: False}, "nudity")

@@ -146,16 +146,6 @@ def train(data, kind: str, out: Path, nsfw: bool, **options: Any) -> dict[str, A
     return config
 
 
-def load_judge(spec: str, nudenet_threshold: float, nudenet_labels: str | None, dtype: str = "bf16"):
-    """'nudenet' or a judge artifact folder."""
-    if spec == "nudenet":
-        options: dict[str, Any] = {"threshold": nudenet_threshold}
-        if nudenet_labels:
-            options["labels"] = tuple(nudenet_labels.split(","))
-        return DETECTORS.get("nudenet")(**options)
-    return DETECTORS.get("judge")(spec, dtype=dtype)
-
-
 def folder_images(folder: Path) -> Iterator[tuple[str, bytes]]:
     """(name, bytes) of every image file below `folder`, read lazily."""
     for path in image_files(folder):

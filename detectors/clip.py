@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image
 
 from dataigm.core.errors import DataIGMError
-from dataigm.core.registry import DETECTORS
+from dataigm.core.registry import DETECTORS, EMBEDDERS
 
 DTYPES = ("fp32", "bf16")
 BF16_TOLERANCE = 0.02  # max |score_bf16 - score_fp32| on a probability scale
@@ -128,7 +128,7 @@ class ClipEncoder:
         return np.concatenate(out) if out else np.zeros((0, self.dim), np.float32)
 
 
-@DETECTORS.register("clip-embed")
+@EMBEDDERS.register("clip")
 class ClipTextImage:
     """A full CLIP model: image and text embeddings in one space, and its logit scale (the building
     block of zero-shot checks, and of CLIP score and CMMD in evaluation)."""
@@ -175,3 +175,8 @@ class ClipTextImage:
                 out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
         dim = int(self.model.config.projection_dim)
         return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
+
+
+# Transitional (issue 19): dataigm/eval/run.py still asks DETECTORS for "clip-embed"; once it asks
+# EMBEDDERS.get("clip"), delete this line (an embedder is not a detector).
+DETECTORS.register("clip-embed")(ClipTextImage)

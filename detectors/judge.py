@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from dataigm.core.errors import DataIGMError
-from dataigm.core.registry import DETECTORS
+from dataigm.core.registry import ARTIFACT_DETECTOR, DETECTORS
 from detectors.artifact import ArtifactJudge, read_artifact_config
 
 
-@DETECTORS.register("judge")
-def load_judge(artifact: str, concept: str | None = None, dtype: str = "fp32") -> ArtifactJudge:
+@DETECTORS.register(ARTIFACT_DETECTOR)
+def artifact_judge(artifact: str, concept: str | None = None, dtype: str = "fp32") -> ArtifactJudge:
     """The judge stored in `artifact`; with `concept`, its verdicts are about that concept."""
     config = read_artifact_config(Path(artifact))
     judge_class = DETECTORS.get(config["kind"].replace("_", "-"))

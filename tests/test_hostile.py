@@ -135,7 +135,7 @@ CASES: list[Case] = [
     ("judge: output type", ["judge", "--judge", "nudenet", "{tmp}", "--out", "{tmp}/o/v.txt"], None,
      "use a .csv or .parquet"),
     ("judge: not an artifact", ["judge", "--judge", "{tmp}/nothing", "{tmp}", "--out", "{tmp}/o/v.csv"], None,
-     "not a dataigm judge artifact"),
+     "not 'nudenet', not a judge artifact folder and not a Hub id"),
     ("judge: decompression bomb", ["judge", "--judge", "nudenet", "{tmp}/imgs", "--out", "{tmp}/o/v.csv"],
      lambda t, r: ((t / "imgs").mkdir(), bomb_png(t / "imgs" / "bomb.png")), "pixel limit"),
     ("judge: no images", ["judge", "--judge", "nudenet", "{tmp}/imgs", "--out", "{tmp}/o/v.csv"],

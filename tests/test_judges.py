@@ -91,7 +91,7 @@ def test_judge_folder_errors(clip_judge, tmp_path):
     result = cli("judge", "--judge", str(clip_judge), str(bad), "--out", str(tmp_path / "x.csv"))
     assert result.returncode == 2 and "broken.png: not a readable image" in result.stderr
     result = cli("judge", "--judge", str(tmp_path), str(bad), "--out", str(tmp_path / "x.csv"))
-    assert result.returncode == 2 and "not a dataigm judge artifact" in result.stderr
+    assert result.returncode == 2 and "not a judge artifact (needs config.json and model.safetensors)" in result.stderr
 
 
 def test_nudenet_flags_no_clothed_person(fixtures, tmp_path):

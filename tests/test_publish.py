@@ -244,6 +244,33 @@ def test_publish_judge_uploads_only_the_artifact(hub, tmp_path):
     assert refused.returncode == 2 and "not a judge config" in refused.stderr
 
 
+def test_a_judge_is_named_by_its_hub_id(hub, tmp_path, fixtures):
+    """`--judge ORG/NAME@REVISION`: resolve_judge downloads the artifact's files and the judge runs;
+    offline, the cached copy serves, and an uncached id is one line."""
+    import csv
+
+    from tests.judge_fixtures import build_tiny_clip
+
+    artifact = untrained_judge(tmp_path / "judge", build_tiny_clip(tmp_path / "clip"))
+    published = run(hub, "publish-judge", str(artifact), "--repo", "dataigm-test/hub-judge", "--version", "1.0.0")
+    assert published.returncode == 0, published.stderr
+    images = fixtures / "images"
+    n_images = sum(1 for p in images.rglob("*") if p.suffix.lower() in (".png", ".jpg", ".jpeg"))
+    for offline in ("0", "1"):  # downloaded, then from the cache with the Hub off
+        out = tmp_path / f"verdicts-{offline}.csv"
+        result = subprocess.run([sys.executable, "-m", "dataigm.cli", "judge", str(images), "--judge",
+                                 "dataigm-test/hub-judge@v1.0.0", "--out", str(out)], capture_output=True, text=True,
+                                env={**hub["env"], "HF_HUB_OFFLINE": offline}, timeout=600)
+        assert result.returncode == 0, result.stderr
+        rows = list(csv.DictReader(out.open()))
+        assert len(rows) == n_images and {r["judge"] for r in rows} == {"clip_head:church"}
+    missing = subprocess.run([sys.executable, "-m", "dataigm.cli", "judge", str(images), "--judge",
+                              "dataigm-test/hub-judge@v9.9.9", "--out", str(tmp_path / "v.csv")], capture_output=True,
+                             text=True, env={**hub["env"], "HF_HUB_OFFLINE": "1"}, timeout=600)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1
+    assert "as a Hub id it cannot be downloaded (HF_HUB_OFFLINE is set and it is not in the cache)" in missing.stderr
+
+
 def test_olah_serves_the_published_repo(hub, release, tmp_path):
     """Cross-check of the read side with a third-party server: olah, offline, on loopback."""
     olah = shutil.which("olah-cli") or str(Path(sys.executable).parent / "olah-cli")

@@ -71,14 +71,17 @@ def _cmd_judge(args: argparse.Namespace) -> int:
     from dataigm.cli import progress_enabled
     from dataigm.cli.checks import in_range
     from dataigm.core.extras import require
-    from dataigm.judging import folder_images, judge_stream, load_judge, release_images
+    from dataigm.core.registry import resolve_judge
+    from dataigm.judging import folder_images, judge_stream, release_images
 
     require("judges", "dataigm judge")
     in_range(args, "nudenet_threshold", 0, 1)
     out = Path(args.out)
     if out.suffix not in (".csv", ".parquet"):
         raise DataIGMError(f"--out {out}: use a .csv or .parquet file name")
-    judge = load_judge(args.judge, args.nudenet_threshold, args.nudenet_labels, args.dtype)
+    labels = args.nudenet_labels.split(",") if args.nudenet_labels else None
+    judge = resolve_judge(args.judge, nudenet_threshold=args.nudenet_threshold, nudenet_labels=labels,
+                          dtype=args.dtype).load()
     items = (release_images(args.config, args.images, args.data_revision, args.split) if args.config
              else folder_images(Path(args.images)))
     tmp = out.with_name(f".{out.name}.tmp")

@@ -77,7 +77,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from dataigm.cli.checks import check_out_folder
     from dataigm.core.registry import BUILDERS
     from dataigm.core.storage import Store
-    from dataigm.stages.imports import IMPORTED, imported_concept, save_import
+    from dataigm.core.taxonomy import IMPORTED
+    from dataigm.stages.imports import imported_concept, save_import
     from dataigm.stages.prepare import prompt_table
 
     check_out_folder(args.out)
@@ -94,7 +95,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=attacks)
     concept = imported_concept(store, name)
     counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, None), None, IMPORTED,
-                                    concept.nsfw, {"source": f"{fmt}:{path.name}"})
+                                    concept.nsfw, {"source": f"{fmt}:{path.name}", "attacks": attacks})
     target = f"; attacks {attacks}" if attacks else ""
     print(f"wrote config {concept.prompt_config} to {args.out}: {counts}{target}; build its images with "
           f"dataigm build --out {args.out} --concept {name}")

@@ -21,6 +21,7 @@ import numpy as np
 ROLES = ("forget", "retain", "unrelated", "robustness")
 PAIRED_ROLES = ("forget", "retain")
 ANY_ROLE = "*"
+PRESENCE = "concept"  # the key of the check that asks whether an image shows its concept
 
 
 @dataclass(frozen=True)
@@ -38,10 +39,13 @@ class Verdict:
     check: str = ""  # the curation check this verdict answers (filled by the curate stage)
 
     def as_row(self) -> dict[str, Any]:
+        """The verdict as a row of the `verdicts` column."""
         return asdict(self)
 
 
 class Detector(Protocol):
+    """What the curate stage, `dataigm judge` and evaluation need of a detector."""
+
     name: str
     version: str
     threshold: float
@@ -73,21 +77,42 @@ class Check:
     about: str = ""  # what the detector looks for, in words ("the concept", "a person")
 
     def expected(self, role: str) -> bool | None:
+        """The decision rows of `role` must have (None: recorded only)."""
         return self.expect.get(role, self.expect.get(ANY_ROLE))
 
     def spec(self) -> dict[str, Any]:
+        """The check as JSON (what the policy signature hashes)."""
         return {"key": self.key, "detector": self.detector, "options": dict(self.options),
                 "expect": dict(self.expect)}
+
+    def judge(self):
+        """The check's detector as a judge spec (`.load()` makes it; `.as_json()` records it)."""
+        from dataigm.core.registry import JudgeSpec
+
+        return JudgeSpec(self.detector, dict(self.options), source=f"curation check {self.key!r}")
+
+    def local(self) -> bool:
+        """Whether every model, weights file or judge artifact the check names is a local path, so
+        loading it needs no download (a Hub model id is not)."""
+        return all(Path(value).exists() for key in PATH_OPTIONS
+                   if isinstance(value := self.options.get(key), str) and value)
 
 
 @dataclass(frozen=True)
 class CurationPolicy:
+    """The checks a category builder asks of every image of one concept."""
+
     checks: tuple[Check, ...]
     # Checks whose verdicts come from generation itself (the pipeline's safety checker), not a detector.
     generation_checks: tuple[Check, ...] = ()
 
     def all_checks(self) -> tuple[Check, ...]:
+        """The detector checks and those whose verdicts generation records."""
         return self.generation_checks + self.checks
+
+    def presence(self) -> Check | None:
+        """The concept-presence check (what a judge of this concept is compared with), if any."""
+        return next((c for c in self.checks if c.key == PRESENCE), None)
 
     def signature(self) -> str:
         """Changes when any check, detector option or expectation changes, or the contents of a local
@@ -109,6 +134,8 @@ def _with_contents(spec: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class Decision:
+    """A row's status and why."""
+
     status: str  # ok | dropped
     reason: str  # human sentences joined by "; "
     codes: tuple[str, ...]
@@ -178,10 +205,12 @@ class CurationOptions:
         return found.get(concept) or found.get(category)
 
     def as_json(self) -> dict[str, Any]:
+        """The options as the plan and manifest record them."""
         return {**asdict(self), "judges": [list(j) for j in self.judges]}
 
     @classmethod
     def from_json(cls, d: Mapping[str, Any]) -> CurationOptions:
+        """Options as `as_json` recorded them."""
         return cls(**{**d, "judges": tuple(tuple(j) for j in d.get("judges", ()))})
 
 

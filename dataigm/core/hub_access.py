@@ -8,6 +8,7 @@ falls back to the cache. One quick connection to the endpoint settles it for the
 from __future__ import annotations
 
 import os
+import re
 import socket
 from functools import cache
 from urllib.parse import urlparse
@@ -16,6 +17,7 @@ CONNECT_TIMEOUT_S = 3.0
 
 
 def offline_flag_set() -> bool:
+    """Whether HF_HUB_OFFLINE asks for no Hub access."""
     return os.environ.get("HF_HUB_OFFLINE", "0").strip().lower() not in ("0", "", "false", "no", "off")
 
 
@@ -37,3 +39,15 @@ def hub_unavailable() -> str | None:
     from huggingface_hub import constants
 
     return _unreachable(constants.ENDPOINT)
+
+
+HUB_ID_RE = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
+
+
+def parse_hub_id(spec: str) -> tuple[str, str | None] | None:
+    """'org/name@v1.0.0' -> ('org/name', 'v1.0.0'); None when `spec` is not a well-formed Hub id
+    ORG/NAME[@REVISION] (a bare name, an absolute or dotted path)."""
+    repo, _, revision = spec.partition("@")
+    if not HUB_ID_RE.fullmatch(repo):
+        return None
+    return repo, revision or None

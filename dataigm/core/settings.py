@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from dataigm.core.defaults import default_model
 from dataigm.core.errors import DataIGMError, suggest
 
 SCHEDULERS = {
@@ -22,7 +23,6 @@ SCHEDULERS = {
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
 SAFETY_POLICIES = ("off", "on")
-DEFAULT_MODEL = "CompVis/stable-diffusion-v1-4"
 LEGACY_KEYS = ("extra",)  # recorded by older plans, never read
 
 
@@ -30,7 +30,7 @@ LEGACY_KEYS = ("extra",)  # recorded by older plans, never read
 class GenerationSettings:
     """Everything that decides the pixels of an image, besides its prompt and seed."""
 
-    model: str = DEFAULT_MODEL
+    model: str = default_model("generation")
     revision: str | None = None
     scheduler: str = "default"
     steps: int = 50

@@ -266,3 +266,16 @@ def _load_taxonomy(path: Path, dirs: tuple[Path, ...]) -> Taxonomy:
         h.update(digest.encode())
         sources.append(f"{f.name}:{digest[:16]}")
     return Taxonomy(taxonomy.schema_version, taxonomy.categories, tuple(sources), h.hexdigest()[:16])
+
+
+IMPORTED = "imported"  # the category of prompt sets imported into a release folder (not in the taxonomy file)
+IMPORT_LABELS = ("absent", "present")
+
+
+def imported_set(name: str, nsfw: bool, attacks: str | None = None) -> Concept:
+    """An imported prompt set as a concept of the IMPORTED category; an attack set is as
+    sensitive as the concept it attacks (nsfw when that concept is)."""
+    if attacks:
+        nsfw = nsfw or load_taxonomy().concept(attacks).nsfw
+    return Concept(name=name, category=IMPORTED, shape="attribute", trigger_words=(), subclasses=(),
+                   label_names=IMPORT_LABELS, images_per_prompt=1, nsfw=bool(nsfw), display_name=name)

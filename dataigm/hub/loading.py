@@ -29,20 +29,17 @@ def release_manifest(source: str, revision: str | None = None) -> dict | None:
     return manifest.read_source(source, revision)
 
 
-HUB_ID_RE = r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*"
-
-
 def split_source(source: str) -> tuple[str, str | None]:
     """'org/name@v1.0.0' -> ('org/name', 'v1.0.0'); local paths keep any '@'. A source that is
     neither an existing folder nor a well-formed Hub id is refused here, in one line."""
-    import re
+    from dataigm.core.hub_access import parse_hub_id
 
     if Path(source).exists():
         return source, None
-    repo, _, revision = source.partition("@") if "@" in source else (source, "", "")
-    if not re.fullmatch(HUB_ID_RE, repo):
+    parsed = parse_hub_id(source)
+    if parsed is None:
         raise DataIGMError(f"{source!r}: neither a release folder nor a Hub id ORG/NAME[@REVISION]")
-    return repo, revision or None
+    return parsed
 
 
 def load(concept: str, source: str, revision: str | None = None, split: str | None = None):

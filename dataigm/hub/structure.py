@@ -25,18 +25,17 @@ def read_release(folder: Path) -> dict[str, Any]:
 
 
 def _concept(name: str, info: dict[str, Any]):
-    from dataigm.core.taxonomy import Concept, load_taxonomy
-    from dataigm.stages.imports import IMPORT_LABELS, IMPORTED
+    from dataigm.core.taxonomy import IMPORTED, imported_set, load_taxonomy
 
     if info.get("category") == IMPORTED:
-        return Concept(name=name, category=IMPORTED, shape="attribute", trigger_words=(), subclasses=(),
-                       label_names=IMPORT_LABELS, images_per_prompt=1, nsfw=bool(info.get("nsfw")))
+        return imported_set(name, bool(info.get("nsfw")), info.get("attacks"))
     return load_taxonomy().concepts.get(name)
 
 
 def expected_features(name: str, info: dict[str, Any]):
     """The datasets.Features a config of this release must carry (None: unknown config)."""
     from dataigm.core.schema import image_features, prompt_features
+    from dataigm.core.taxonomy import IMPORTED
 
     if info.get("kind") == "images":
         concept = _concept(name, info)
@@ -45,7 +44,7 @@ def expected_features(name: str, info: dict[str, Any]):
         concept = _concept(name.removesuffix("-prompts"), info)
         if concept is None:
             return None
-        return prompt_features(None if info.get("category") == "imported" else concept.label_names)
+        return prompt_features(None if concept.category == IMPORTED else concept.label_names)
     return None
 
 

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from dataigm.core import layout
+from dataigm.core.curation import PRESENCE
 from dataigm.core.ids import bucket
 from dataigm.report import plots
 from dataigm.report.model import Gallery, Item, Picture, Section, Table, fmt
@@ -123,12 +124,12 @@ def _galleries(section: Section, folder: Path, rows_by_config: dict[str, list[di
     section.galleries.append(Gallery("Forget / retain pairs (same seed, same scene, with and without the concept)", [
         Item([Picture(f["id"], "forget", f["seed"]), Picture(r["id"], "retain", r["seed"])],
              [f"{config} · seed {f['seed']} · pair {f['pair_status']}", f"forget: {f['prompt']} [{f['status']}] "
-              f"{_score(f, 'concept')}", f"retain: {r['prompt']} [{r['status']}] {_score(r, 'concept')}"], "pair")
+              f"{_score(f, PRESENCE)}", f"retain: {r['prompt']} [{r['status']}] {_score(r, PRESENCE)}"], "pair")
         for config, f, r in chosen_pairs]))
     for kind, items in chosen_robust.items():
         section.galleries.append(Gallery(f"Robustness: {kind}", [
             Item([Picture(r["id"], kind, r["seed"])], [f"{config} · seed {r['seed']}", r["prompt"],
-                                                       f"[{r['status']}] {_score(r, 'concept')}"])
+                                                       f"[{r['status']}] {_score(r, PRESENCE)}"])
             for config, r in items]))
 
 

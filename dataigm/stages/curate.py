@@ -16,13 +16,13 @@ import numpy as np
 import pyarrow as pa
 from PIL import Image
 
-from dataigm.core import faults, layout
+from dataigm.core import faults
 from dataigm.core.curation import Check, CurationOptions, CurationPolicy
 from dataigm.core.errors import DataIGMError
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
 from dataigm.core.plan import Shard, checked_keys, mark_complete, read_build_plan, read_marker
-from dataigm.core.registry import DETECTORS, builder_for
+from dataigm.core.registry import builder_for, resolve_judge
 from dataigm.core.storage import Store
 from dataigm.stages.imports import resolve_concept
 
@@ -45,9 +45,10 @@ class Curators:
         return self._policies[concept]
 
     def detector(self, check: Check):
+        """The loaded detector of a check (one instance per detector and options)."""
         key = repr((check.detector, sorted(check.options.items())))
         if key not in self._detectors:
-            self._detectors[key] = DETECTORS.get(check.detector)(**check.options)
+            self._detectors[key] = check.judge().load()
         return self._detectors[key]
 
     def signature(self, concept: str) -> str:
@@ -126,18 +127,13 @@ def recurate(out: str, judges: list[str] | None = None, progress: bool = True, *
     return {"shards": len(shards), "curated": len(todo), "skipped": len(shards) - len(todo)}
 
 
-def judge_targets(artifacts: list[str]) -> list[tuple[str, str]]:
-    """(target concept or category, folder) of judge artifacts, read from their config.json."""
-    import json
-    from pathlib import Path
-
+def judge_targets(specs: list[str]) -> list[tuple[str, str]]:
+    """(target concept or category, artifact folder) of trained judges given as folders or Hub ids."""
     out = []
-    for folder in artifacts:
-        path = Path(folder) / layout.JUDGE_CONFIG
-        try:
-            target = json.loads(path.read_text())["target"]
-        except (OSError, ValueError, KeyError, TypeError):
-            raise DataIGMError(f"--judge {folder}: not a judge artifact (no readable config.json with a target)"
-                               ) from None
-        out.append((str(target), str(Path(folder).resolve())))
+    for spec in specs:
+        judge = resolve_judge(spec)
+        if judge.target is None:
+            raise DataIGMError(f"--judge {spec}: curation takes trained judge artifacts ({spec} already curates "
+                               "what its category builder gives it)")
+        out.append((judge.target, str(judge.options["artifact"])))
     return out

@@ -11,10 +11,7 @@ import pyarrow as pa
 from dataigm.core import layout
 from dataigm.core.errors import DataIGMError, check_name
 from dataigm.core.storage import Store
-from dataigm.core.taxonomy import Concept, load_taxonomy
-
-IMPORT_LABELS = ("absent", "present")
-IMPORTED = "imported"
+from dataigm.core.taxonomy import Concept, imported_set, load_taxonomy
 
 
 def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str, nsfw: bool,
@@ -42,13 +39,7 @@ def import_info(store: Store, name: str) -> dict[str, Any] | None:
 
 def imported_concept(store: Store, name: str) -> Concept | None:
     info = import_info(store, name)
-    if info is None:
-        return None
-    nsfw = bool(info["nsfw"])
-    if info.get("attacks"):  # an attack set is as sensitive as the concept it attacks
-        nsfw = nsfw or load_taxonomy().concept(info["attacks"]).nsfw
-    return Concept(name=name, category=IMPORTED, shape="attribute", trigger_words=(), subclasses=(),
-                   label_names=IMPORT_LABELS, images_per_prompt=1, nsfw=nsfw, display_name=name)
+    return None if info is None else imported_set(name, bool(info["nsfw"]), info.get("attacks"))
 
 
 def resolve_concept(store: Store, name: str) -> Concept:

@@ -21,9 +21,9 @@ from dataigm.core.logs import get
 from dataigm.core.plan import BuildPlan, read_build_plan
 from dataigm.core.schema import SCHEMA_VERSION, image_features, prompt_features
 from dataigm.core.storage import Store
-from dataigm.core.taxonomy import Concept
+from dataigm.core.taxonomy import IMPORTED, Concept
 from dataigm.stages.curate import Curators
-from dataigm.stages.imports import IMPORTED, import_info, resolve_concept
+from dataigm.stages.imports import import_info, resolve_concept
 from dataigm.stages.release import ReleaseTransaction, complete_interrupted_pack
 
 log = get("pack")
@@ -103,8 +103,11 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
         concept = resolve_concept(store, name)
         configs[name] = pack_concept(txn, store, concept, plan, curators)
         if concept.category == IMPORTED:
+            info = import_info(store, name)
             configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, layout.import_rows(name), None)
-            configs[concept.prompt_config]["source"] = import_info(store, name)["source"]
+            configs[concept.prompt_config]["source"] = info["source"]
+            for config in (name, concept.prompt_config):  # verify/publish rebuild the set's concept from these
+                configs[config]["attacks"] = info.get("attacks")
         else:
             configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, layout.prompts_file(name),
                                                                  concept.label_names)
