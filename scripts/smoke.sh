@@ -9,7 +9,7 @@ out="${1:-smoke-release}"
 export HF_HUB_OFFLINE=1
 run() { echo "+ dataigm $*" >&2; uv run --frozen dataigm "$@"; }
 run build --preset smoke --out "$out"
-run train-judge object --data "$out" --backbone "$out/_build/tiny-clip" --out "$out-work/judge-object"
+run train-judge object "$out" --backbone "$out/_build/tiny-clip" --out "$out-work/judge-object"
 run curate "$out" --judge "$out-work/judge-object"
 run eval run --source "$out" --config church --method tiny-original --model "$out/_build/tiny-model" \
     --out "$out-work/eval-church" --all-rows --category-judge "$out-work/judge-object" \

@@ -133,7 +133,7 @@ def test_trained_judge_recurates_exactly_and_loads_no_model(tmp_path):
     data = build_separable_release(tmp_path / "separable", "church", n=120)
     judge = tmp_path / "church-judge"
     cli = [sys.executable, "-m", "dataigm.cli"]
-    trained = subprocess.run([*cli, "-q", "train-judge", "church", "--data", str(data), "--backbone", clip,
+    trained = subprocess.run([*cli, "-q", "train-judge", "church", str(data), "--backbone", clip,
                               "--out", str(judge)], capture_output=True, text=True, timeout=600)
     assert trained.returncode == 0, trained.stderr
     result = subprocess.run([*cli, "curate", str(out), "--judge", str(judge), "--no-progress"],

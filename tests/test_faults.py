@@ -89,7 +89,7 @@ def test_verify_catches_a_swapped_image(reference, tmp_path):
     table = table.set_column(table.schema.get_field_index("image"), "image",
                              pa.array(images, type=table.schema.field("image").type))
     pq.write_table(table, shard)
-    result = _verify(out, "--report", str(tmp_path / "report.csv"))
+    result = _verify(out, "--out", str(tmp_path / "report.csv"))
     assert result.returncode == 1 and result.stdout.count("MISMATCH image_sha256") == 2
     assert "image_sha256" in (tmp_path / "report.csv").read_text()
 

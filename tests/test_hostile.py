@@ -61,6 +61,7 @@ Case = tuple[str, list[str], Callable[[Path, Path], None] | None, str]
 CASES: list[Case] = [
     # build
     ("build: empty --out", ["build", "--preset", "smoke", "--out", ""], None, "--out is empty"),
+    ("build: nothing to build", ["build", "--out", "{tmp}/o"], None, "say what to build"),
     ("build: --out is a file", ["build", "--preset", "smoke", "--out", "{tmp}/file"],
      lambda t, r: (t / "file").write_text("x"), "exists and is not a folder"),
     ("build: --out holds foreign files", ["build", "--preset", "smoke", "--out", "{tmp}/docs"],
@@ -93,7 +94,7 @@ CASES: list[Case] = [
      "did you mean 'nudity'"),
     ("build: --clip-threshold 1.5", ["build", "--preset", "smoke", "--out", "{tmp}/o", "--clip-threshold", "1.5"],
      None, "--clip-threshold must be in 0..1"),
-    ("build: --curate-judge missing", ["build", "--preset", "smoke", "--out", "{tmp}/o", "--curate-judge",
+    ("build: --judge missing", ["build", "--preset", "smoke", "--out", "{tmp}/o", "--judge",
                                        "{tmp}/nothing"], None, "not a judge artifact"),
     ("build: resume with another batch size", ["build", "--preset", "smoke", "--out", "{tmp}/rel", "--concept",
                                                "church", "--batch-size", "3"],
@@ -146,11 +147,12 @@ CASES: list[Case] = [
     ("judge: YOLO artifact with code in its yaml", ["judge", "--judge", "{tmp}/evil-judge", "{tmp}/imgs", "--out",
                                                     "{tmp}/o/v.csv"],
      lambda t, r: (evil_yolo(t), (t / "imgs").mkdir()), "refusing to build it"),
-    ("train-judge: missing data", ["train-judge", "church", "--data", "{tmp}/nothing", "--out", "{tmp}/j"], None,
+    ("train-judge: missing data", ["train-judge", "church", "{tmp}/nothing", "--out", "{tmp}/j"], None,
      "nothing"),
-    ("train-judge: --epochs 0", ["train-judge", "church", "--data", "{tmp}/nothing", "--epochs", "0", "--out",
+    ("train-judge: --epochs 0", ["train-judge", "church", "{tmp}/nothing", "--epochs", "0", "--out",
                                  "{tmp}/j"], None, "--epochs must be >= 1"),
-    ("train-judge: category absent", ["train-judge", "style", "--data", "{release}", "--out", "{tmp}/j"], None,
+    ("train-judge: no RELEASE", ["train-judge", "church", "--out", "{tmp}/j"], None, "give the RELEASE to read"),
+    ("train-judge: category absent", ["train-judge", "style", "{release}", "--out", "{tmp}/j"], None,
      "no image config of the category 'style'"),
     # publishing and info
     ("publish: repo without org", ["publish", "{release}", "--repo", "dataigm", "--version", "1.0.0"], None,
@@ -179,6 +181,7 @@ CASES: list[Case] = [
     ("eval compare: output type", ["eval", "compare", "{tmp}", "--out", "{tmp}/t.xls"], None, "use a .md"),
     ("verify: nothing there", ["verify", "{tmp}/nothing"], None, "neither a release folder nor a Hub id"),
     ("verify: negative sample", ["verify", "{release}", "--sample", "-1"], None, "--sample must be in"),
+    ("verify: --out not a .csv", ["verify", "{release}", "--out", "{tmp}/report.txt"], None, "use a .csv file name"),
     ("verify: unknown config", ["verify", "{release}", "--config", "nope"], None, "--config nope: not in"),
     # taxonomy and plug-ins
     ("concepts: unknown category", ["concepts", "--category", "nsfv"], None, "did you mean 'nsfw'"),

@@ -32,7 +32,7 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def clip_judge(tiny_clip, separable, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("judges") / "church-clip"
-    result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out))
+    result = cli("train-judge", "church", str(separable), "--backbone", tiny_clip, "--out", str(out))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()  # a short summary; the full metrics live in config.json
     assert lines[0].startswith(f"trained clip_head judge for church -> {out}") and len(lines) <= 5, result.stdout
@@ -120,7 +120,7 @@ def test_real_images_are_a_tracked_source(tiny_clip, separable, fixtures, tmp_pa
     shutil.copytree(fixtures / "images" / "church", real / "church")
     shutil.copytree(fixtures / "images" / "other_object", real / "other_object")
     out = tmp_path / "judge"
-    result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out),
+    result = cli("train-judge", "church", str(separable), "--backbone", tiny_clip, "--out", str(out),
                  "--extra-images", str(real), "--extra-license", "MIT")
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
@@ -135,7 +135,7 @@ def test_yolo_cls_trains_one_epoch_and_round_trips(separable, tmp_path):
     from detectors.yolo_cls import YoloClsJudge
 
     out = tmp_path / "yolo"
-    result = cli("train-judge", "church", "--data", str(separable), "--kind", "yolo", "--yolo-model",
+    result = cli("train-judge", "church", str(separable), "--kind", "yolo", "--yolo-model",
                  "yolov8n-cls.yaml", "--imgsz", "32", "--epochs", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     config = json.loads((out / "config.json").read_text())
@@ -189,7 +189,7 @@ def test_nudity_judge_report_compares_with_nudenet(tiny_clip, tmp_path):
     """Synthetic colour patterns stand in for the two classes: no sexual imagery anywhere."""
     data = build_separable_release(tmp_path / "nudity-data", concept_name="nudity", n=80)
     out = tmp_path / "nudity-judge"
-    result = cli("train-judge", "nudity", "--data", str(data), "--backbone", tiny_clip, "--out", str(out))
+    result = cli("train-judge", "nudity", str(data), "--backbone", tiny_clip, "--out", str(out))
     assert result.returncode == 0, result.stderr
     comparison = json.loads((out / "config.json").read_text())["metrics"]["comparison"]
     nudenet = comparison["nudenet"]
@@ -208,7 +208,7 @@ def test_category_judge_tells_which_concept(tiny_clip, tmp_path):
     for i, concept in enumerate(artists):
         build_separable_release(data, concept_name=concept, n=60, seed=i, colour=i)
     out = tmp_path / "style-judge"
-    result = cli("train-judge", "style", "--data", str(data), "--backbone", tiny_clip, "--out", str(out),
+    result = cli("train-judge", "style", str(data), "--backbone", tiny_clip, "--out", str(out),
                  "--epochs", "600")
     assert result.returncode == 0, result.stderr
     config = json.loads((out / "config.json").read_text())
@@ -262,7 +262,7 @@ def test_real_images_from_a_hugging_face_dataset(tiny_clip, separable, fixtures,
     Dataset.from_dict({"image": [str(f) for f in files], "label": labels}, features=features).to_parquet(
         hf / "train.parquet")
     out = tmp_path / "judge"
-    result = cli("train-judge", "church", "--data", str(separable), "--backbone", tiny_clip, "--out", str(out),
+    result = cli("train-judge", "church", str(separable), "--backbone", tiny_clip, "--out", str(out),
                  "--extra-images", str(hf), "--extra-license", "MIT")
     assert result.returncode == 0, result.stderr
     assert "added 10 real images" in result.stdout

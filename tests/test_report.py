@@ -29,7 +29,7 @@ def page(smoke_release, tmp_path_factory) -> dict:
     clip = build_tiny_clip(root / "clip")
     data = build_separable_release(root / "separable", "church", n=120)
     judge = root / "church-judge"
-    trained = subprocess.run([*CLI, "train-judge", "church", "--data", str(data), "--backbone", clip, "--out",
+    trained = subprocess.run([*CLI, "train-judge", "church", str(data), "--backbone", clip, "--out",
                               str(judge)], capture_output=True, text=True, timeout=600)
     assert trained.returncode == 0, trained.stderr
     run = root / "eval"

@@ -1,7 +1,8 @@
 """The `dataigm` command line: one module per verb group, wired here.
 
 Every user or environment error ends as one line `dataigm: error: ...` and exit status 2; Ctrl-C
-exits 130 and says how to resume. Tracebacks are for bugs only.
+exits 130 and says how to resume. Tracebacks are for bugs only. The vocabulary every verb shares
+(RELEASE, --out, --revision, --judge, -q/-v anywhere, no abbreviated flags) lives in cli.common.
 """
 
 from __future__ import annotations
@@ -10,20 +11,21 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from dataigm.cli.common import Parser, progress_enabled
 from dataigm.core.errors import DataIGMError
+
+__all__ = ["main", "parser", "progress_enabled"]
 
 VERB_GROUPS = ("prompts", "build", "judges", "eval", "publish", "verify", "report")
 
 
 def parser() -> argparse.ArgumentParser:
+    """The whole command line: every verb group's parsers under one `dataigm` parser."""
     import importlib
 
-    p = argparse.ArgumentParser(
-        prog="dataigm", description="Build, curate, judge, publish and evaluate DataIGM, the dataset for "
-        "machine unlearning in image generation models.")
-    p.add_argument("-q", "--quiet", action="store_const", const=-1, dest="verbosity", default=0,
-                   help="warnings and errors only")
-    p.add_argument("-v", "--verbose", action="store_const", const=1, dest="verbosity", help="debug log lines")
+    p = Parser(prog="dataigm", description="Build, curate, judge, publish and evaluate DataIGM, the dataset for "
+               "machine unlearning in image generation models. -q/-v go before or after the verb.")
+    p.set_defaults(verbosity=0)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for group in VERB_GROUPS:
         importlib.import_module(f"dataigm.cli.{group}").register(sub)
@@ -31,6 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command line; returns the exit status."""
     from dataigm.core.logs import configure
 
     args = parser().parse_args(argv)
@@ -46,6 +49,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 141
 
-
-def progress_enabled(args: argparse.Namespace) -> bool:
-    return not getattr(args, "no_progress", False) and args.verbosity >= 0

@@ -4,8 +4,19 @@ from __future__ import annotations
 
 import argparse
 
-from dataigm.cli import progress_enabled
-from dataigm.core.layout import LOGS
+from dataigm.cli.common import (
+    add_curation_args,
+    add_deprecated,
+    add_engine_args,
+    add_release,
+    curation_changes,
+    engine_options,
+    progress_enabled,
+)
+
+# cli/eval.py imports these two under their old names; remove once it imports cli.common's.
+_engine_options = engine_options
+_add_engine_args = add_engine_args
 
 
 def _settings_overrides(args: argparse.Namespace) -> dict:
@@ -17,38 +28,24 @@ def _settings_overrides(args: argparse.Namespace) -> dict:
             "batch_size": args.batch_size}
 
 
-def _engine_options(args: argparse.Namespace):
-    from dataigm.engines import EngineOptions
-
-    return EngineOptions(
-        engine=args.engine, tasks=args.tasks, workers=args.workers,
-        gpus=args.gpus.split(",") if args.gpus else None, partition=args.partition, time=args.time,
-        gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb,
-        env_command=args.env_command, venv_path=args.venv, logging_dir=args.logging_dir)
-
-
-def _curation_options(args: argparse.Namespace):
-    from dataigm.core.curation import CurationOptions
-    from dataigm.stages.curate import judge_targets
-
-    return CurationOptions(judges=tuple(judge_targets(args.curate_judge or [])), clip=args.clip,
-                           clip_revision=args.clip_revision, clip_threshold=args.clip_threshold,
-                           nudenet_threshold=args.nudenet_threshold, person_check=args.person_check)
-
-
 def build_verb(args: argparse.Namespace) -> int:
+    """`dataigm build`: check every argument, then build (or resume) the release folder."""
     from dataigm.build import build
-    from dataigm.cli.checks import check_out_folder, in_range, positive
+    from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.core.errors import DataIGMError
     from dataigm.core.plan import parse_shard, preset_config
     from dataigm.core.storage import Store
     from dataigm.core.taxonomy import load_taxonomy
+    from dataigm.stages.curate import judge_targets
     from dataigm.stages.imports import imported_concept
 
+    if args.preset is None and not (args.concept or args.category):
+        raise DataIGMError(f"say what to build in {args.out or 'DIR'}: --preset smoke (every concept, tiny models, "
+                           "minutes on a CPU), --preset full (every concept with the paper's model: days on GPUs), "
+                           "or --concept/--category NAME")
     if args.shard:
         parse_shard(args.shard)
     positive(args, "count", "image_limit", "shard_size", "images_per_prompt", "batch_size", "tasks", "steps")
-    in_range(args, "clip_threshold", 0, 1)
-    in_range(args, "nudenet_threshold", 0, 1)
     check_out_folder(args.out)
     store = Store(args.out)  # fail fast on unknown names, before any import of torch
     taxonomy = load_taxonomy()
@@ -61,11 +58,11 @@ def build_verb(args: argparse.Namespace) -> int:
         names.append(category)
     taxonomy.resolve([n for n in names if imported_concept(store, n) is None])
     cfg = preset_config(
-        args.preset, args.out, concepts=names,
+        args.preset or "full", args.out, concepts=names,
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,
         prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size,
-        curation=_curation_options(args))
-    result = build(cfg, progress=progress_enabled(args), engine=_engine_options(args), shard=args.shard)
+        curation={**curation_changes(args), **({"judges": tuple(judge_targets(args.judge))} if args.judge else {})})
+    result = build(cfg, progress=progress_enabled(args), engine=engine_options(args), shard=args.shard)
     if not result.get("packed"):
         extra = (f"submitted Slurm jobs {result['generate_job']} (generate) and {result['pack_job']} (pack)"
                  if "generate_job" in result else f"rank {args.shard} done: shards generated "
@@ -83,19 +80,21 @@ def build_verb(args: argparse.Namespace) -> int:
 
 
 def pack_verb(args: argparse.Namespace) -> int:
+    """`dataigm pack`: write the release from complete shards (completes an interrupted pack)."""
     from dataigm.stages.pack import pack
 
-    manifest = pack(args.folder, progress=progress_enabled(args))
-    print(f"packed {args.folder}: {len(manifest['configs'])} configs")
+    manifest = pack(args.release, progress=progress_enabled(args))
+    print(f"packed {args.release}: {len(manifest['configs'])} configs")
     return 0
 
 
 def status_verb(args: argparse.Namespace) -> int:
+    """`dataigm status`: one line per rank; exit 1 while any is incomplete."""
     from dataigm.cli.checks import positive
     from dataigm.stages.status import rank_statuses
 
     positive(args, "tasks")
-    statuses, packed = rank_statuses(args.folder, args.tasks)
+    statuses, packed = rank_statuses(args.release, args.tasks)
     for s in statuses:
         log = f"  log: {s.log}" if s.log and s.state != "complete" else ""
         print(f"rank {s.rank:05d}: {s.state:8s} {s.done}/{s.total} shards{log}")
@@ -105,80 +104,49 @@ def status_verb(args: argparse.Namespace) -> int:
 
 
 def curate_verb(args: argparse.Namespace) -> int:
-    from dataigm.cli.checks import in_range
+    """`dataigm curate`: re-judge the shards whose policy changed, then pack (no generation)."""
     from dataigm.core.extras import require
     from dataigm.stages.curate import recurate
     from dataigm.stages.pack import pack
 
     require("judges", "dataigm curate")
-    in_range(args, "clip_threshold", 0, 1)
-    stats = recurate(args.folder, args.judge, progress=progress_enabled(args), clip=args.clip,
-                     clip_threshold=args.clip_threshold)
-    manifest = pack(args.folder, progress=progress_enabled(args))
+    stats = recurate(args.release, args.judge, progress=progress_enabled(args), **curation_changes(args))
+    manifest = pack(args.release, progress=progress_enabled(args))
     dropped = sum(c.get("status", {}).get("dropped", 0) for c in manifest["configs"].values())
-    print(f"re-curated {args.folder}: {stats['curated']} shards judged again, {stats['skipped']} unchanged; "
+    print(f"re-curated {args.release}: {stats['curated']} shards judged again, {stats['skipped']} unchanged; "
           f"{dropped} rows dropped in all; packed (no image was generated)")
     return 0
 
 
-def _add_curation_args(p: argparse.ArgumentParser) -> None:
-    c = p.add_argument_group("curation")
-    c.add_argument("--curate-judge", action="append", metavar="ARTIFACT",
-                   help="a trained judge artifact that checks concept presence for its target concept or category "
-                   "(repeatable; default: CLIP zero-shot)")
-    c.add_argument("--clip", metavar="PATH_OR_ID", help="CLIP model for zero-shot presence checks "
-                   "(default: openai/clip-vit-base-patch32; smoke: the built-in tiny CLIP)")
-    c.add_argument("--clip-revision")
-    c.add_argument("--clip-threshold", type=float, default=0.5, help="zero-shot presence threshold (default 0.5)")
-    c.add_argument("--nudenet-threshold", type=float, default=0.45, help="NudeNet score threshold (default 0.45)")
-    c.add_argument("--person-check", metavar="WEIGHTS",
-                   help="YOLO person detector for nudity retain images: a shipped ultralytics yaml name, a "
-                   ".safetensors state dict, or a .pt checkpoint (opened with the restricted weights-only loader)")
-
-
-def _add_engine_args(p: argparse.ArgumentParser) -> None:
-    e = p.add_argument_group("engine (datatrove executors, the [cluster] extra)")
-    e.add_argument("--engine", choices=("inline", "local", "slurm", "ray"), default="inline",
-                   help="inline: this process (default); local: LocalPipelineExecutor (one worker per GPU with "
-                   "--gpus); slurm: a job array + a dependent pack job; ray: RayPipelineExecutor")
-    e.add_argument("--tasks", type=int, default=1, help="ranks (rank r runs plan shards r, r+N, ...)")
-    e.add_argument("--workers", type=int, default=-1, help="ranks running at once (default: all)")
-    e.add_argument("--shard", metavar="I/N", help="run only rank I of N here (any other scheduler), no pack")
-    e.add_argument("--gpus", help="local: comma-separated CUDA device ids, one per worker")
-    e.add_argument("--partition", help="slurm partition")
-    e.add_argument("--time", default="24:00:00", help="slurm time limit per task")
-    e.add_argument("--gpus-per-task", type=int, default=0, help="slurm/ray GPUs per task")
-    e.add_argument("--cpus-per-task", type=int, default=1)
-    e.add_argument("--mem-per-cpu-gb", type=int, default=4)
-    e.add_argument("--env-command", help="slurm: shell command run before each task (e.g. module load)")
-    e.add_argument("--venv", help="slurm: virtual environment to activate in each task")
-    e.add_argument("--logging-dir", help=f"datatrove logs (default DIR/{LOGS})")
-
-
 def register(sub: argparse._SubParsersAction) -> None:
+    """The build verbs' parsers."""
+    from dataigm.core.defaults import default_model
+    from dataigm.core.settings import DTYPES
+
     p = sub.add_parser("build", help="build (or resume) a release folder",
                        description="Build a DataIGM release folder: prompts -> images -> curation "
-                       "-> parquet configs + README.md. Rerunning resumes: complete shards are skipped.")
-    p.add_argument("--preset", choices=("smoke", "full"), default="full",
-                   help="smoke: tiny random-weight models built in code, small and CPU-fast; "
-                   "full: the paper's model and sizes (default)")
+                       "-> parquet configs + dataset card. Say what to build: --preset and/or --concept/--category. "
+                       "Rerunning the same command resumes: complete shards are skipped.")
+    p.add_argument("--preset", choices=("smoke", "full"),
+                   help="smoke: every concept with tiny random-weight models built in code, small and CPU-fast; "
+                   "full: the paper's model and sizes (the default with --concept/--category)")
     p.add_argument("--out", required=True, help="release folder (new, empty or a dataigm folder; path or fsspec URL)")
     p.add_argument("--concept", action="append", metavar="NAME[,NAME...]",
                    help="concepts, categories or imported prompt sets to build (repeatable or comma-separated; "
-                   "default: all)")
+                   "default with --preset: all)")
     p.add_argument("--category", action="append", metavar="NAME[,NAME...]",
                    help="every concept of these categories (nsfw, style, object; repeatable or comma-separated)")
     g = p.add_argument_group("generation")
     g.add_argument("--model", help="diffusers model: Hub id or local folder "
-                   "(default: CompVis/stable-diffusion-v1-4; smoke: built-in tiny model)")
-    g.add_argument("--revision", help="the model's revision (branch, tag or commit; pinned to a commit once)")
+                   f"(default: {default_model('generation')}; smoke: built-in tiny model)")
+    g.add_argument("--revision", help="the --model's revision (branch, tag or commit; pinned to a commit once)")
     g.add_argument("--scheduler", help="default, ddim, pndm, lms, euler, euler_a, dpmpp_2m, heun, unipc, ddpm")
     g.add_argument("--steps", type=int, help="denoising steps")
     g.add_argument("--guidance", type=float, help="classifier-free guidance scale")
     g.add_argument("--height", type=int)
     g.add_argument("--width", type=int)
     g.add_argument("--negative-prompt")
-    g.add_argument("--dtype", help="auto, fp32, fp16, bf16")
+    g.add_argument("--dtype", help=f"the --model's precision: {', '.join(DTYPES)} (auto: fp16 on CUDA, else fp32)")
     g.add_argument("--device", help="auto, cpu, cuda")
     g.add_argument("--safety-checker", help="off (default) or on; recorded per row")
     g.add_argument("--compile", action="store_true", help="torch.compile the denoiser")
@@ -189,30 +157,29 @@ def register(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--count", type=int, help="forget prompts per concept (default: the recipe's)")
     s.add_argument("--image-limit", type=int, help="pairs per subclass and kind that get images (default: all)")
     s.add_argument("--shard-size", type=int, help="images per shard")
-    _add_curation_args(p)
+    add_curation_args(p, "defaults below")
+    add_deprecated(p, "--curate-judge", "--judge", dest="judge", append=True)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
-    _add_engine_args(p)
+    add_engine_args(p)
     p.set_defaults(func=build_verb)
 
     k = sub.add_parser("pack", help="pack a release folder once every rank is complete",
-                       description="Merge shards and verdicts into the release folder; refuses while any "
-                       "shard is missing and names them.")
-    k.add_argument("folder", metavar="DIR")
-    k.add_argument("--no-progress", action="store_true")
+                       description="Merge shards and verdicts into the release folder (and complete a pack that was "
+                       "interrupted); refuses while any shard is missing and names them.")
+    add_release(k, help="release folder of a build")
+    k.add_argument("--no-progress", action="store_true", help="no progress bars")
     k.set_defaults(func=pack_verb)
 
     st = sub.add_parser("status", help="complete / missing / failed ranks of a build (exit 1 if incomplete)")
-    st.add_argument("folder", metavar="DIR")
+    add_release(st, help="release folder of a build")
     st.add_argument("--tasks", type=int, help="number of ranks (default: the last build's)")
     st.set_defaults(func=status_verb)
 
-    c = sub.add_parser("curate", help="re-curate a built folder with new judges, then pack (no generation)",
-                       description="Re-run curation and packing only, under new detectors: e.g. judges trained on "
-                       "this release (build v0 -> train-judge -> curate --judge -> publish v1). No model is loaded.")
-    c.add_argument("folder", metavar="DIR")
-    c.add_argument("--judge", action="append", metavar="ARTIFACT",
-                   help="judge artifact for its target concept or category (repeatable)")
-    c.add_argument("--clip", metavar="PATH_OR_ID", help="CLIP model for the zero-shot checks")
-    c.add_argument("--clip-threshold", type=float)
-    c.add_argument("--no-progress", action="store_true")
+    c = sub.add_parser("curate", help="re-curate a built folder with new judges or options, then pack (no generation)",
+                       description="Re-run curation and packing only, under new detectors or options: e.g. judges "
+                       "trained on this release (build v0 -> train-judge -> curate --judge -> publish v1). No "
+                       "generation model is loaded; only shards whose checks changed are judged again.")
+    add_release(c, help="release folder of a build")
+    add_curation_args(c, "default: the build's")
+    c.add_argument("--no-progress", action="store_true", help="no progress bars")
     c.set_defaults(func=curate_verb)

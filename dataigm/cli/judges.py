@@ -9,8 +9,8 @@ from dataigm.core.errors import DataIGMError
 
 
 def _cmd_train_judge(args: argparse.Namespace) -> int:
-    from dataigm.cli import progress_enabled
     from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.cli.common import progress_enabled, release
     from dataigm.core.extras import require
     from dataigm.core.registry import builder_for
     from dataigm.core.taxonomy import load_taxonomy
@@ -21,7 +21,7 @@ def _cmd_train_judge(args: argparse.Namespace) -> int:
     _, _, nsfw, _ = judge_target(args.target)
     out = Path(args.out or f"judges/{args.target}-{args.kind}")
     check_out_folder(str(out))
-    data = collect(args.target, args.data, args.data_revision, progress=progress_enabled(args))
+    data = collect(args.target, release(args), progress=progress_enabled(args))
     if args.extra_images:
         n = add_real_images(data, Path(args.extra_images), args.extra_license, nsfw)
         print(f"added {n} real images from {args.extra_images} (license: {args.extra_license})")
@@ -68,8 +68,8 @@ def _cmd_judge(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
-    from dataigm.cli import progress_enabled
     from dataigm.cli.checks import in_range
+    from dataigm.cli.common import progress_enabled, release
     from dataigm.core.extras import require
     from dataigm.core.registry import resolve_judge
     from dataigm.judging import folder_images, judge_stream, release_images
@@ -82,8 +82,8 @@ def _cmd_judge(args: argparse.Namespace) -> int:
     labels = args.nudenet_labels.split(",") if args.nudenet_labels else None
     judge = resolve_judge(args.judge, nudenet_threshold=args.nudenet_threshold, nudenet_labels=labels,
                           dtype=args.dtype).load()
-    items = (release_images(args.config, args.images, args.data_revision, args.split) if args.config
-             else folder_images(Path(args.images)))
+    items = (release_images(args.config, release(args), None, args.split) if args.config
+             else folder_images(Path(args.release)))
     tmp = out.with_name(f".{out.name}.tmp")
     writer = None
     total = flagged = 0
@@ -110,39 +110,44 @@ def _cmd_judge(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """The judge verbs' parsers."""
+    from dataigm.cli.common import DTYPES, RELEASE_HELP, add_deprecated, add_release
+    from dataigm.core.defaults import default_model
+
     t = sub.add_parser("train-judge", help="train and evaluate a judge on a DataIGM release",
                        description="Train a judge for a concept (binary) or a category (multi-class) on the "
-                       "train split, pick its threshold on a validation part of train, report on test.")
-    t.add_argument("target", help="concept (binary judge) or category (multi-class judge)")
-    t.add_argument("--data", required=True, help="release folder or Hub id, optionally ID@REVISION")
-    t.add_argument("--data-revision", help="the dataset's revision (tag), e.g. v1.0.0")
+                       "train split of RELEASE, pick its threshold on a validation part of train, report on test.")
+    t.add_argument("target", metavar="TARGET", help="concept (binary judge) or category (multi-class judge)")
+    add_release(t, help=f"the training data: {RELEASE_HELP}", old_flag="--data", revision_flag=True)
+    t.add_argument("--out", help="artifact folder to write (default judges/<target>-<kind>)")
     t.add_argument("--kind", choices=("clip", "yolo"), default="clip")
-    t.add_argument("--backbone", default="openai/clip-vit-base-patch32", help="CLIP id or local folder")
-    t.add_argument("--backbone-revision", help="the backbone's revision (pinned to a commit or content digest)")
-    t.add_argument("--dtype", choices=("fp32", "bf16"), default="fp32", help="clip: backbone precision")
+    t.add_argument("--backbone", default=default_model("judge-backbone"), help="CLIP id or local folder "
+                   f"(default {default_model('judge-backbone')})")
+    t.add_argument("--backbone-revision", help="the --backbone's revision (pinned to a commit or content digest)")
+    t.add_argument("--dtype", choices=DTYPES, default="fp32", help="clip: the backbone's precision")
     t.add_argument("--yolo-model", default="yolov8n-cls.yaml",
                    help="yolo: an architecture shipped with ultralytics, by name")
     t.add_argument("--imgsz", type=int, default=64, help="yolo: image size")
     t.add_argument("--epochs", type=int, help="clip head: 300 full-batch steps; yolo: 1 epoch")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--out", help="artifact folder to write (default judges/<target>-<kind>)")
     t.add_argument("--extra-images", help="ImageFolder of real images (one subfolder per label); not for nsfw")
     t.add_argument("--extra-license", default="unknown", help="license of the extra images")
     t.add_argument("--no-compare", action="store_true", help="skip the comparison with reference detectors")
+    t.add_argument("--no-progress", action="store_true", help="no progress bars")
     t.set_defaults(func=_cmd_train_judge)
 
     j = sub.add_parser("judge", help="run a judge over images; one row per image to CSV or parquet",
-                       description="IMAGES: a folder of images, or a release folder / Hub id with --config. "
-                       "Images are read, decoded and judged in batches.")
-    j.add_argument("images", metavar="IMAGES")
-    j.add_argument("--judge", required=True, help="a judge artifact folder, or 'nudenet'")
+                       description="IMAGES|RELEASE: a folder of images, or with --config a RELEASE (folder or Hub id "
+                       "ORG/NAME[@REVISION]). Images are read, decoded and judged in batches.")
+    j.add_argument("release", metavar="IMAGES|RELEASE", help="a folder of images, or a RELEASE with --config")
+    add_deprecated(j, "--data-revision", "RELEASE@REVISION", dest="data_revision")
+    j.add_argument("--judge", required=True,
+                   help="'nudenet', a judge artifact folder, or a Hub id ORG/NAME[@REVISION] of one")
     j.add_argument("--out", required=True, help="FILE.csv or FILE.parquet to write")
-    j.add_argument("--config", help="release config to judge (IMAGES is then a release folder or Hub id)")
+    j.add_argument("--config", help="release config to judge (IMAGES|RELEASE is then a release)")
     j.add_argument("--split", help="only this split of --config")
-    j.add_argument("--data-revision", help="the dataset's revision (tag)")
     j.add_argument("--nudenet-threshold", type=float, default=0.45, help="nudenet: score threshold (default 0.45)")
     j.add_argument("--nudenet-labels", help="nudenet: comma-separated labels counted as nudity")
-    j.add_argument("--dtype", choices=("fp32", "bf16"), default="bf16",
-                   help="CLIP judges: tower precision (bf16 scores stay within 0.02 of fp32; default bf16)")
-    j.add_argument("--no-progress", action="store_true")
+    j.add_argument("--dtype", choices=DTYPES, default="bf16", help="CLIP judges: tower precision")
+    j.add_argument("--no-progress", action="store_true", help="no progress bars")
     j.set_defaults(func=_cmd_judge)

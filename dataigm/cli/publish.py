@@ -9,7 +9,7 @@ from pathlib import Path
 def _cmd_publish(args: argparse.Namespace) -> int:
     from dataigm.hub.publish import publish
 
-    result = publish(Path(args.folder), args.repo, args.version, dry_run=args.dry_run, private=args.private)
+    result = publish(Path(args.release), args.repo, args.version, dry_run=args.dry_run, private=args.private)
     if result.get("resumed"):
         print(f"{args.repo}: the release commit {result['commit']} was already on the Hub without its tag; "
               f"tagged it {result['tag']} (nothing committed twice)")
@@ -37,28 +37,31 @@ def _cmd_publish_judge(args: argparse.Namespace) -> int:
 def _cmd_info(args: argparse.Namespace) -> int:
     from dataigm.hub.publish import info
 
-    print(info(args.source))
+    print(info(args.release))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """The Hub verbs' parsers."""
+    from dataigm.cli.common import add_release
+
     p = sub.add_parser("publish", help="publish a release folder as one Hub commit + an immutable tag",
                        description="Upload a packed release folder to a Hugging Face dataset repo as ONE commit "
                        "(with parent_commit: a concurrent change makes it fail cleanly), delete stale shards of "
                        "the configs it republishes, and tag it vX.Y.Z. The token comes from HF_TOKEN or "
                        "`hf auth login`; it is never printed.")
-    p.add_argument("folder", metavar="DIR")
+    add_release(p, help="release folder (packed)")
     p.add_argument("--repo", required=True, help="ORG/NAME")
     p.add_argument("--version", required=True, help="X.Y.Z (tag vX.Y.Z; refused if it exists)")
     p.add_argument("--dry-run", action="store_true", help="print the operations and the card; upload nothing")
     p.add_argument("--private", action="store_true")
     p.set_defaults(func=_cmd_publish)
     j = sub.add_parser("publish-judge", help="publish a judge artifact to a model repo")
-    j.add_argument("artifact", metavar="ARTIFACT")
+    j.add_argument("artifact", metavar="ARTIFACT", help="judge artifact folder")
     j.add_argument("--repo", required=True, help="ORG/NAME")
     j.add_argument("--version", help="X.Y.Z (tag vX.Y.Z)")
     j.add_argument("--private", action="store_true")
     j.set_defaults(func=_cmd_publish_judge)
     i = sub.add_parser("info", help="versions, configs and counts of a release folder or Hub repo")
-    i.add_argument("source", metavar="FOLDER_OR_REPO", help="a release folder, ORG/NAME or ORG/NAME@REVISION")
+    add_release(i)
     i.set_defaults(func=_cmd_info)
