@@ -3,7 +3,8 @@
 NudeNet: the package's own `detect` loop (from files, and on decoded arrays), the bare ONNX model,
 and dataigm's batched path on the same decoded arrays (curation decodes every image once for all
 detectors), with a check that the detections are identical. CLIP (ViT-B/32 architecture, random
-weights): image embeddings in fp32 and bf16, and the largest zero-shot score difference between them.
+weights): image embeddings in fp32 and bf16, and the largest zero-shot score difference between them,
+beside the CPU's bf16 capability and what `--dtype auto` picks on it (bf16 only where native).
 
     uv run python benchmarks/judges.py [--images ../shared/fixtures/images] [--repeat 4]
 """
@@ -61,6 +62,7 @@ def clip(arrays: list[np.ndarray]) -> None:
     import torch
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
+    from dataigm.core.precision import capability, resolve_precision
     from detectors.clip import BF16_TOLERANCE
     from detectors.clip_zero_shot import ClipZeroShot
 
@@ -80,9 +82,13 @@ def clip(arrays: list[np.ndarray]) -> None:
         scores[dtype] = np.array([v.score for v in judge.judge(arrays)])
         rates[dtype] = len(arrays) / (time.perf_counter() - start)
     diff = float(np.abs(scores["fp32"] - scores["bf16"]).max())
-    print(f"clip zero-shot ViT-B/32 fp32       : {rates['fp32']:7.1f} images/s")
-    print(f"clip zero-shot ViT-B/32 bf16       : {rates['bf16']:7.1f} images/s  ({rates['bf16'] / rates['fp32']:.2f}x)")
+    device = judge.clip.device
+    cpu = capability(device)
+    print(f"clip zero-shot ViT-B/32 fp32       : {rates['fp32']:7.1f} images/s  on {device}: {cpu}")
+    print(f"clip zero-shot ViT-B/32 bf16       : {rates['bf16']:7.1f} images/s  ({rates['bf16'] / rates['fp32']:.2f}x)"
+          f"  on {device}: {cpu}")
     print(f"max |score bf16 - score fp32|      : {diff:.4f}  (stated tolerance {BF16_TOLERANCE})")
+    print(f"--dtype auto picks                 : {resolve_precision('auto', device)} on this {device}")
 
 
 def main() -> None:

@@ -1,8 +1,9 @@
 """CLIP towers shared by the CLIP judges: image embeddings from a vision tower, text embeddings
 for zero-shot checks, loaded through transformers' `from_pretrained` at a pinned revision.
 
-dtype "bf16" runs the towers in bfloat16 (≈1.8x faster on CPU); scores stay within BF16_TOLERANCE
-of fp32 (checked in the tests and the judges benchmark).
+dtype "bf16" runs the towers in bfloat16 (about 3x faster where the device computes it natively, much
+slower where it is emulated); "auto" picks it only where it is native (dataigm.core.precision). Scores
+stay within BF16_TOLERANCE of fp32 (checked in the tests and the judges benchmark).
 """
 
 from __future__ import annotations
@@ -17,16 +18,17 @@ from PIL import Image
 from dataigm.core.errors import DataIGMError
 from dataigm.core.registry import DETECTORS, EMBEDDERS
 
-DTYPES = ("fp32", "bf16")
 BF16_TOLERANCE = 0.02  # max |score_bf16 - score_fp32| on a probability scale
 
 
-def _torch_dtype(dtype: str):
+def _torch_dtype(dtype: str, device: str) -> tuple[str, Any]:
+    """(the precision used, its torch dtype) for a requested precision on `device` ("auto" resolved)."""
     import torch
 
-    if dtype not in DTYPES:
-        raise DataIGMError(f"CLIP dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    return torch.float32 if dtype == "fp32" else torch.bfloat16
+    from dataigm.core.precision import chosen_precision
+
+    used = chosen_precision(dtype, device)
+    return used, torch.float32 if used == "fp32" else torch.bfloat16
 
 
 def pinned_revision(model_id: str, revision: str | None, config: Any) -> str:
@@ -88,7 +90,7 @@ class ClipEncoder:
     """L2-normalised image embeddings from a CLIP vision tower."""
 
     def __init__(self, backbone: str, revision: str | None = None, device: str | None = None,
-                 batch_size: int = 32, dtype: str = "fp32", preprocessing: dict[str, Any] | None = None):
+                 batch_size: int = 32, dtype: str = "auto", preprocessing: dict[str, Any] | None = None):
         cached_only = require_reachable(backbone, revision, "--backbone")
         import torch
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
@@ -101,10 +103,11 @@ class ClipEncoder:
                                                                       local_files_only=cached_only))
         except (OSError, ValueError, RuntimeError) as exc:  # missing files, or weights that do not fit
             raise load_failed(backbone, exc, "--backbone") from None
-        self.backbone, self.dtype = backbone, dtype
+        self.backbone = backbone
         self.revision = pinned_revision(backbone, revision, self.model.config)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device, dtype=_torch_dtype(dtype))
+        self.dtype, torch_dtype = _torch_dtype(dtype, self.device)  # the precision used ("auto" resolved)
+        self.model.to(self.device, dtype=torch_dtype)
         self.batch_size = batch_size
 
     @property
@@ -144,10 +147,11 @@ class ClipTextImage:
             self.processor = CLIPProcessor.from_pretrained(model_id, revision=revision, local_files_only=cached_only)
         except (OSError, ValueError, RuntimeError) as exc:
             raise load_failed(model_id, exc) from None
-        self.model_id, self.dtype, self.batch_size = model_id, dtype, batch_size
+        self.model_id, self.batch_size = model_id, batch_size
         self.revision = pinned_revision(model_id, revision, self.model.config)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model.to(self.device, dtype=_torch_dtype(dtype))
+        self.dtype, torch_dtype = _torch_dtype(dtype, self.device)  # the precision used ("auto" resolved)
+        self.model.to(self.device, dtype=torch_dtype)
 
     @property
     def logit_scale(self) -> float:

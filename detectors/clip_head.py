@@ -43,7 +43,7 @@ class ClipHeadJudge(ArtifactJudge):
         return presence_score(probs), probs
 
     @classmethod
-    def load(cls, folder: Path, device: str | None = None, dtype: str = "fp32") -> ClipHeadJudge:
+    def load(cls, folder: Path, device: str | None = None, dtype: str = "auto") -> ClipHeadJudge:
         from detectors.clip import ClipEncoder
         from detectors.training.heads import Head
 
@@ -64,7 +64,7 @@ class ClipHeadJudge(ArtifactJudge):
 
     @classmethod
     def train(cls, data, out: Path, backbone: str, revision: str | None, epochs: int, seed: int,
-              nsfw: bool, dtype: str = "fp32", compare_with: tuple[str, ...] = ()) -> dict[str, Any]:
+              nsfw: bool, dtype: str = "auto", compare_with: tuple[str, ...] = ()) -> dict[str, Any]:
         from detectors.clip import ClipEncoder
         from detectors.training.features import FeatureCache
         from detectors.training.heads import head_probs, presence_score, train_head
@@ -72,7 +72,8 @@ class ClipHeadJudge(ArtifactJudge):
 
         started = time.time()
         encoder = ClipEncoder(backbone, revision, dtype=dtype)
-        x, computed = FeatureCache(backbone, encoder.revision, dtype).features(encoder, data.images, data.sha256)
+        x, computed = FeatureCache(backbone, encoder.revision, encoder.dtype).features(encoder, data.images,
+                                                                                       data.sha256)
         feature_s = time.time() - started
         y = np.asarray(data.y)
         train = data.mask("train")
@@ -88,7 +89,7 @@ class ClipHeadJudge(ArtifactJudge):
             "target": data.target, "labels": data.labels, "label_ids": data.label_ids, "threshold": threshold,
             "nsfw": nsfw,
             "backbone": {"id": backbone, "revision_requested": revision, "revision": encoder.revision,
-                         "dtype": dtype},
+                         "dtype": encoder.dtype},
             "preprocessing": encoder.preprocessing(),
             "head": {"input_dim": int(x.shape[1]), "n_out": 1 if len(data.labels) == 2 else len(data.labels),
                      "hidden": HIDDEN, "dropout": 0.1, "epochs": epochs, "seed": seed},

@@ -23,7 +23,7 @@ class ClipZeroShot:
     name = "clip-zero-shot"
 
     def __init__(self, model: str, positive: list[str], negative: list[str], threshold: float = 0.5,
-                 revision: str | None = None, dtype: str = "bf16"):
+                 revision: str | None = None, dtype: str = "auto"):
         from detectors.clip import ClipTextImage
 
         if not positive or not negative:

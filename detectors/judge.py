@@ -11,7 +11,7 @@ from detectors.artifact import ArtifactJudge, read_artifact_config
 
 
 @DETECTORS.register(ARTIFACT_DETECTOR)
-def artifact_judge(artifact: str, concept: str | None = None, dtype: str = "fp32") -> ArtifactJudge:
+def artifact_judge(artifact: str, concept: str | None = None, dtype: str = "auto") -> ArtifactJudge:
     """The judge stored in `artifact`; with `concept`, its verdicts are about that concept."""
     config = read_artifact_config(Path(artifact))
     judge_class = DETECTORS.get(config["kind"].replace("_", "-"))

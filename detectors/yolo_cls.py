@@ -70,7 +70,7 @@ class YoloClsJudge(ArtifactJudge):
         return _presence(probs), probs
 
     @classmethod
-    def load(cls, folder: Path, device: str | None = None, dtype: str = "fp32") -> YoloClsJudge:
+    def load(cls, folder: Path, device: str | None = None, dtype: str = "auto") -> YoloClsJudge:
         from ultralytics.nn.tasks import ClassificationModel
 
         from detectors.yolo_arch import same_architecture

@@ -62,7 +62,7 @@ def test_policies_name_their_detectors():
         assert "clip-zero-shot" in [c.detector for c in policy(name).checks]
     judged = policy("church", judges=(("object", "/judges/object"),))
     assert [(c.key, c.detector, dict(c.options)) for c in judged.checks][1] == (
-        "concept", "judge", {"artifact": "/judges/object", "concept": "church", "dtype": "bf16"})
+        "concept", "judge", {"artifact": "/judges/object", "concept": "church", "dtype": "auto"})
     assert policy("church").signature() != judged.signature()
 
 

@@ -122,7 +122,8 @@ def add_curation_args(p: argparse.ArgumentParser, resume_note: str) -> None:
     c.add_argument("--clip-revision", help="the --clip model's revision")
     c.add_argument("--clip-threshold", type=float, help=f"zero-shot presence threshold (default {d.clip_threshold})")
     c.add_argument("--clip-dtype", choices=DTYPES,
-                   help=f"CLIP precision for zero-shot checks and CLIP judges (default {d.clip_dtype})")
+                   help=f"CLIP precision for zero-shot checks and CLIP judges (default {d.clip_dtype}: bf16 where "
+                   "the hardware computes it natively, else fp32; the plan records the choice)")
     c.add_argument("--nudenet-threshold", type=float, help=f"NudeNet score threshold (default {d.nudenet_threshold})")
     c.add_argument("--person-check", metavar="WEIGHTS",
                    help="YOLO person detector for nudity retain images: a shipped ultralytics yaml name, a "

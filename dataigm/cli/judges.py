@@ -124,7 +124,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--backbone", default=default_model("judge-backbone"), help="CLIP id or local folder "
                    f"(default {default_model('judge-backbone')})")
     t.add_argument("--backbone-revision", help="the --backbone's revision (pinned to a commit or content digest)")
-    t.add_argument("--dtype", choices=DTYPES, default="fp32", help="clip: the backbone's precision")
+    t.add_argument("--dtype", choices=DTYPES, default="auto",
+                   help="clip: the backbone's precision (default auto: bf16 where the hardware computes it natively, "
+                   "else fp32; recorded in the judge's config)")
     t.add_argument("--yolo-model", default="yolov8n-cls.yaml",
                    help="yolo: an architecture shipped with ultralytics, by name")
     t.add_argument("--imgsz", type=int, default=64, help="yolo: image size")
@@ -148,6 +150,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     j.add_argument("--split", help="only this split of --config")
     j.add_argument("--nudenet-threshold", type=float, default=0.45, help="nudenet: score threshold (default 0.45)")
     j.add_argument("--nudenet-labels", help="nudenet: comma-separated labels counted as nudity")
-    j.add_argument("--dtype", choices=DTYPES, default="bf16", help="CLIP judges: tower precision")
+    j.add_argument("--dtype", choices=DTYPES, default="auto",
+                   help="CLIP judges: tower precision (default auto: bf16 where the hardware computes it natively)")
     j.add_argument("--no-progress", action="store_true", help="no progress bars")
     j.set_defaults(func=_cmd_judge)

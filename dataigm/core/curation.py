@@ -188,7 +188,9 @@ class CurationOptions:
     clip: str | None = None  # zero-shot CLIP model (id or local folder); None: the builder's default
     clip_revision: str | None = None
     clip_threshold: float = 0.5
-    clip_dtype: str = "bf16"  # CLIP towers in bfloat16: ~3x faster on CPU, scores within 0.02 of fp32
+    # CLIP towers' precision; "auto": bf16 where the hardware computes it natively, else fp32
+    # (core.precision). A build plan records the precision it resolved to.
+    clip_dtype: str = "auto"
     nudenet_threshold: float = 0.45
     person_check: str | None = None  # YOLO weights for person presence (nudity retain rows)
 

@@ -22,6 +22,7 @@ from dataigm.core.errors import DataIGMError
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
 from dataigm.core.plan import Shard, checked_keys, mark_complete, read_build_plan, read_marker
+from dataigm.core.precision import chosen_precision
 from dataigm.core.registry import builder_for, resolve_judge
 from dataigm.core.storage import Store
 from dataigm.stages.imports import resolve_concept
@@ -117,6 +118,7 @@ def recurate(out: str, judges: list[str] | None = None, progress: bool = True, *
         if judges:
             given["judges"] = tuple(judge_targets(judges))
         options = dataclasses.replace(plan.config.curation, **given)
+        options = dataclasses.replace(options, clip_dtype=chosen_precision(options.clip_dtype))
         complete_interrupted_pack(store)
         store.write_json(PLAN, dataclasses.replace(plan, config=dataclasses.replace(plan.config, curation=options))
                          .to_json())

@@ -20,6 +20,7 @@ from dataigm.core.ids import SPLITS
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
 from dataigm.core.plan import BuildConfig, BuildPlan, read_build_plan
+from dataigm.core.precision import chosen_precision
 from dataigm.core.registry import builder_for
 from dataigm.core.schema import concept_ids, prompt_features
 from dataigm.core.storage import Store
@@ -118,6 +119,7 @@ def resolve(cfg: BuildConfig, store: Store, old: BuildPlan | None, concepts: lis
         from dataigm.stages.models import read_model_index
 
         inputs["model"] = read_model_index(settings)[1]
+    curation = dataclasses.replace(curation, clip_dtype=chosen_precision(curation.clip_dtype))
     return dataclasses.replace(cfg, settings=settings, curation=curation, inputs=inputs)
 
 
