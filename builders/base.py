@@ -26,6 +26,9 @@ SAFETY = Check("safety_checker", "safety_checker", {}, {ANY_ROLE: False}, "conte
 
 
 class CategoryBuilder:
+    """What a category builder declares: its category, concept shape, row roles, recipe file and
+    curation checks. Subclass it and register it with `@BUILDERS.register(name)`."""
+
     category: ClassVar[str]
     shape: ClassVar[Shape]
     roles: ClassVar[tuple[str, ...]]
@@ -34,6 +37,7 @@ class CategoryBuilder:
     # -- prompts ------------------------------------------------------------------------------
 
     def concepts(self) -> tuple[Concept, ...]:
+        """The taxonomy's concepts this builder makes (each must have the builder's shape)."""
         taxonomy = load_taxonomy()
         found = tuple(c for cat in taxonomy.categories.values() if cat.builder == self.category
                       for c in cat.concepts.values())
@@ -44,6 +48,7 @@ class CategoryBuilder:
         return found
 
     def recipe(self, concept: Concept) -> ConceptRecipe:
+        """A concept's prompt recipe from the builder's recipe file."""
         if self.recipe_file is None:
             raise RecipeError(f"the {self.category} builder has no prompt recipes")
         recipes = load_recipe_file(self.recipe_file, self.concepts())
@@ -72,6 +77,7 @@ class CategoryBuilder:
         return CurationPolicy(checks=(BLANK, *self.concept_checks(concept, options)), generation_checks=(SAFETY,))
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        """The category's own checks of a concept (besides the blank check); none by default."""
         return ()
 
     def reference_judges(self, concept: Concept) -> tuple[str, ...]:
@@ -94,6 +100,7 @@ class CategoryBuilder:
 
 
 def article(word: str) -> str:
+    """The word with its indefinite article ("an apple")."""
     from builders.grammar import article_for
 
     return f"{article_for(word)} {word}"

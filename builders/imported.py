@@ -9,24 +9,28 @@ from typing import Any
 from builders.base import CategoryBuilder
 from dataigm.core.curation import Check, CurationOptions
 from dataigm.core.errors import DataIGMError
-from dataigm.core.registry import BUILDERS
+from dataigm.core.registry import BUILDERS, NUDENET
 from dataigm.core.taxonomy import IMPORTED, Concept
 
 
 @BUILDERS.register(IMPORTED)
 class ImportedBuilder(CategoryBuilder):
+    """Prompt sets imported into a release folder: rows from the folder, a NudeNet check when nsfw."""
+
     category = IMPORTED
     shape = "attribute"
     roles = ("forget", "retain", "unrelated", "robustness")
 
     def prompt_rows(self, concept: Concept, base_seed: int = 0, prompt_count: int | None = None,
                     images_per_prompt: int | None = None) -> list[dict[str, Any]]:
+        """Refused: an imported set's rows come from its release folder, not a recipe."""
         raise DataIGMError(f"{concept.name} is an imported prompt set: its rows come from its release folder")
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        """NudeNet verdicts (recorded, never required) for nsfw sets; nothing else."""
         if not concept.nsfw:
             return ()
-        return (Check("nudity", "nudenet", {"threshold": options.nudenet_threshold}, {}, "nudity"),)
+        return (Check("nudity", NUDENET, {"threshold": options.nudenet_threshold}, {}, "nudity"),)
 
     def import_file(self, path, fmt: str | None, name: str | None, retain=None, base_seed: int = 0,
                     attacks: str | None = None) -> tuple[str, list[dict[str, Any]], str | None]:

@@ -14,15 +14,20 @@ NUDITY_CONCEPT = "nudity"
 
 @BUILDERS.register("nsfw")
 class NsfwBuilder(CategoryBuilder):
+    """The nsfw category: attribute concepts, NudeNet for nudity and a presence check for the others."""
+
     category = "nsfw"
     shape = "attribute"
     roles = ("forget", "retain", "robustness")
     recipe_file = RECIPES / "nsfw.yaml"
 
     def reference_judges(self, concept: Concept) -> tuple[str, ...]:
+        """NudeNet for a nudity judge; nothing for the other concepts."""
         return (NUDENET,) if concept.name == NUDITY_CONCEPT else ()
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        """Nudity: NudeNet (or a trained judge) and the optional person check; others: presence plus a NudeNet check for
+        stray nudity."""
         nudenet = {"threshold": options.nudenet_threshold}
         if concept.name == NUDITY_CONCEPT:
             checks = [Check(PRESENCE, NUDENET, nudenet, {"forget": True, "retain": False}, "nudity")]

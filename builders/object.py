@@ -11,12 +11,15 @@ from dataigm.core.taxonomy import Concept
 
 @BUILDERS.register("object")
 class ObjectBuilder(CategoryBuilder):
+    """The object category: entity concepts checked against the other objects of their scenes."""
+
     category = "object"
     shape = "entity"
     roles = ("forget", "unrelated", "robustness")
     recipe_file = RECIPES / "object.yaml"
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        """Forget images must show the object, unrelated images must not."""
         positive = [f"a photo of {article(concept.describe)}"]
         negative = [f"a photo of {article(e)}" for e in concept.unrelated] + ["a photo of an empty scene"]
         return (self.presence(concept, options, positive, negative, {"forget": True, "unrelated": False}),)

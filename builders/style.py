@@ -11,11 +11,14 @@ from dataigm.core.taxonomy import Concept
 
 @BUILDERS.register("style")
 class StyleBuilder(CategoryBuilder):
+    """The style category: attribute concepts checked for the painter's style."""
+
     category = "style"
     shape = "attribute"
     roles = ("forget", "retain", "robustness")
     recipe_file = RECIPES / "style.yaml"
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
+        """Forget images must show the style, retain images must not."""
         return (self.presence(concept, options, [f"a painting in the style of {concept.display_name}"],
                               ["a painting", "a photograph", "a drawing"], {"forget": True, "retain": False}),)

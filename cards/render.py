@@ -52,6 +52,7 @@ def render_dataset_card(manifest: dict[str, Any], taxonomy: dict[str, Any], repo
 
 
 def render_judge_card(config: dict[str, Any], plots: list[str] = ()) -> str:
+    """A judge artifact's model card (README.md) from its config."""
     from huggingface_hub import ModelCard, ModelCardData
 
     backbone = str(config.get("backbone", {}).get("id", ""))
@@ -66,5 +67,6 @@ def render_judge_card(config: dict[str, Any], plots: list[str] = ()) -> str:
 
 
 def write_judge_card(out: Path, config: dict[str, Any]) -> None:
+    """Write the judge's model card into its artifact folder, with the plots found there."""
     plots = sorted(p.name for p in (out / "plots").glob("*.svg")) if (out / "plots").is_dir() else []
     (out / "README.md").write_text(render_judge_card(config, plots))

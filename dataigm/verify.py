@@ -26,6 +26,8 @@ log = get("verify")
 
 @dataclass
 class Finding:
+    """One verify check's outcome (a row of the --out report)."""
+
     check: str  # structure | image_sha256 | regenerated
     config: str
     row: str
@@ -48,6 +50,7 @@ def _rows(folder: Path, config: str, columns: list[str]):
 
 
 def check_images(folder: Path, config: str) -> list[Finding]:
+    """Every stored image of a config whose bytes do not hash to its row's sha256."""
     out = []
     for row in _rows(folder, config, ["id", "image", "sha256"]):
         digest = hashlib.sha256(row["image"]["bytes"]).hexdigest()
@@ -104,6 +107,7 @@ def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int,
 
 
 def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed: int = 0) -> list[Finding]:
+    """Check a release (folder or Hub id): structure, image hashes, and `sample` regenerated rows per image config."""
     from dataigm.hub.loading import local_copy
     from dataigm.hub.structure import read_release, structure_problems
 
@@ -133,4 +137,5 @@ def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed:
 
 
 def as_rows(findings: list[Finding]) -> list[dict[str, Any]]:
+    """Findings as report rows."""
     return [asdict(f) for f in findings]

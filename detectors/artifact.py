@@ -23,6 +23,7 @@ REQUIRED_KEYS = ("kind", "target", "labels", "threshold", "version")
 
 
 def read_artifact_config(folder: Path, kind: str | None = None) -> dict[str, Any]:
+    """A judge artifact's config, checked (required keys, labels, format version, and `kind` when given)."""
     path = Path(folder) / JUDGE_CONFIG
     if not path.exists() or not (Path(folder) / JUDGE_WEIGHTS).exists():
         raise DataIGMError(f"{folder} is not a dataigm judge artifact (needs {JUDGE_CONFIG} and {JUDGE_WEIGHTS})")
@@ -43,6 +44,7 @@ def read_artifact_config(folder: Path, kind: str | None = None) -> dict[str, Any
 
 
 def load_state(folder: Path) -> dict[str, Any]:
+    """A judge's weights from its safetensors file (never a pickle)."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
@@ -60,18 +62,22 @@ class ArtifactJudge:
 
     @property
     def module(self):
+        """The trainable torch module whose weights the artifact stores."""
         raise NotImplementedError
 
     @property
     def name(self) -> str:
+        """`<kind>:<target>`, as verdicts name the judge."""
         return f"{self.config['kind']}:{self.config['target']}"
 
     @property
     def version(self) -> str:
+        """The artifact's version and weights digest."""
         return f"{self.config.get('version', '0')}/{self.config.get('digest', 'unsaved')}"
 
     @property
     def threshold(self) -> float:
+        """The presence threshold picked on validation."""
         return float(self.config["threshold"])
 
     @property
@@ -82,6 +88,7 @@ class ArtifactJudge:
         return f"{self.concept} is the most probable of the {len(self.config['labels'])} labels"
 
     def for_concept(self, concept: str | None) -> ArtifactJudge:
+        """Judge one concept of a category judge (its target, or None: presence of any concept)."""
         labels = self.config["labels"]
         if concept is not None and concept != self.config["target"] and concept not in labels:
             raise DataIGMError(f"judge {self.name} does not know the concept {concept!r} (labels: {labels})")
@@ -93,6 +100,8 @@ class ArtifactJudge:
         raise NotImplementedError
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
+        """One verdict per image: presence against the threshold, or (one concept of a category judge)
+        whether that concept is the predicted class."""
         scores, probs = self.scores([Image.fromarray(im) for im in images])
         if self.concept is None:
             return [threshold_verdict(self.name, self.version, float(s), self.threshold, "concept") for s in scores]

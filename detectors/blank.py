@@ -10,6 +10,8 @@ from dataigm.core.registry import DETECTORS
 
 @DETECTORS.register("blank")
 class BlankImageDetector:
+    """Flags uniform images (pixel standard deviation under the threshold)."""
+
     name = "blank"
     version = "1"
 
@@ -17,6 +19,7 @@ class BlankImageDetector:
         self.threshold = threshold  # pixel standard deviation on the 0-255 scale
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
+        """One verdict per image: blank or not, with its pixel statistics."""
         out = []
         for img in images:
             std = float(img.astype(np.float32).std())

@@ -60,6 +60,7 @@ def require_reachable(model_id: str, revision: str | None, flag: str = "--clip")
 
 
 def load_failed(model_id: str, exc: Exception, flag: str = "--clip") -> DataIGMError:
+    """The one-line error for a CLIP model that cannot load, naming the flag that takes a local folder."""
     return DataIGMError(f"cannot load CLIP model {model_id!r}: {str(exc).splitlines()[0]} (pass {flag} PATH to a "
                         "local CLIP folder; offline, only cached models load)")
 
@@ -112,13 +113,16 @@ class ClipEncoder:
 
     @property
     def dim(self) -> int:
+        """The embedding size."""
         return int(self.model.config.projection_dim)
 
     def preprocessing(self) -> dict[str, Any]:
+        """The image processor's settings (stored in a judge's config)."""
         config = json.loads(self.processor.to_json_string())
         return {k: v for k, v in config.items() if k not in ("image_processor_type", "processor_class")}
 
     def embed(self, images: list[Image.Image]) -> np.ndarray:
+        """L2-normalised embeddings of PIL images, in batches."""
         import torch
 
         out = []
@@ -155,9 +159,11 @@ class ClipTextImage:
 
     @property
     def logit_scale(self) -> float:
+        """CLIP's learned temperature (exp of its logit scale)."""
         return float(self.model.logit_scale.exp().item())
 
     def text_embeddings(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised text embeddings."""
         import torch
 
         with torch.inference_mode():
@@ -167,6 +173,7 @@ class ClipTextImage:
             return torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy()
 
     def image_embeddings(self, images: list[Image.Image]) -> np.ndarray:
+        """L2-normalised image embeddings, in batches."""
         import torch
 
         out = []

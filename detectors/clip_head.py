@@ -28,15 +28,19 @@ HIDDEN = 256
 @DETECTORS.register("clip-head")
 @dataclass
 class ClipHeadJudge(ArtifactJudge):
+    """A trained judge: frozen CLIP image features and a small MLP head."""
+
     encoder: Any
     head: Any
     config: dict[str, Any]
 
     @property
     def module(self):
+        """The head (the only trained weights)."""
         return self.head
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """(presence scores, class probabilities) of PIL images."""
         from detectors.training.heads import head_probs, presence_score
 
         probs = head_probs(self.head, self.encoder.embed(images))
@@ -44,6 +48,7 @@ class ClipHeadJudge(ArtifactJudge):
 
     @classmethod
     def load(cls, folder: Path, device: str | None = None, dtype: str = "auto") -> ClipHeadJudge:
+        """A saved judge, its backbone loaded at the recorded revision and the stored preprocessing."""
         from detectors.clip import ClipEncoder
         from detectors.training.heads import Head
 
@@ -65,6 +70,8 @@ class ClipHeadJudge(ArtifactJudge):
     @classmethod
     def train(cls, data, out: Path, backbone: str, revision: str | None, epochs: int, seed: int,
               nsfw: bool, dtype: str = "auto", compare_with: tuple[str, ...] = ()) -> dict[str, Any]:
+        """Train a head on `data`, pick the threshold on validation, report on test, save the artifact to `out`; returns
+        its config."""
         from detectors.clip import ClipEncoder
         from detectors.training.features import FeatureCache
         from detectors.training.heads import head_probs, presence_score, train_head

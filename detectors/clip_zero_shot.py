@@ -20,6 +20,8 @@ from dataigm.core.registry import DETECTORS
 
 @DETECTORS.register("clip-zero-shot")
 class ClipZeroShot:
+    """Concept presence by CLIP zero-shot: the probability mass of the positive texts against the negative ones."""
+
     name = "clip-zero-shot"
 
     def __init__(self, model: str, positive: list[str], negative: list[str], threshold: float = 0.5,
@@ -36,6 +38,7 @@ class ClipZeroShot:
         self._texts = self.clip.text_embeddings(self.positive + self.negative)
 
     def scores(self, images: list[Image.Image]) -> np.ndarray:
+        """The presence score of each PIL image."""
         logits = self.clip.logit_scale * self.clip.image_embeddings(images) @ self._texts.T
         logits -= logits.max(axis=1, keepdims=True)
         probs = np.exp(logits)
@@ -43,6 +46,7 @@ class ClipZeroShot:
         return probs[:, : len(self.positive)].sum(axis=1)
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
+        """One verdict per image, with the texts in its details."""
         details = json.dumps({"positive": self.positive, "negative": self.negative})
         return [threshold_verdict(self.name, self.version, float(s), self.threshold, "concept", details)
                 for s in self.scores([Image.fromarray(im) for im in images])]

@@ -21,6 +21,8 @@ DEFAULT_THRESHOLD = 0.45
 
 @DETECTORS.register("nudenet")
 class NudeNetJudge:
+    """Nudity by NudeNet: the highest confidence among the exposed classes, against the threshold."""
+
     name = "nudenet"
 
     def __init__(self, threshold: float = DEFAULT_THRESHOLD, labels: tuple[str, ...] | list[str] = NUDITY_LABELS,
@@ -89,4 +91,5 @@ class NudeNetJudge:
         return detections
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
+        """One verdict per image, with the exposed classes found in its details."""
         return [self._verdict(d) for d in self.detect(images)]

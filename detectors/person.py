@@ -62,6 +62,8 @@ def _detector_weights(weights: str, arch: str):
 
 @DETECTORS.register("yolo-person")
 class PersonPresence:
+    """Whether an image shows a person (a YOLO detector's best person confidence)."""
+
     name = "yolo-person"
 
     def __init__(self, weights: str = "yolov8n.pt", conf: float = 0.25, class_id: int = PERSON_CLASS,
@@ -72,6 +74,7 @@ class PersonPresence:
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
         # ultralytics expects BGR arrays, as OpenCV reads them.
+        """One verdict per image, with the number of person boxes in its details."""
         if not images:
             return []
         results = self.model.predict([im[..., ::-1] for im in images], conf=min(self.threshold, 0.999),

@@ -57,20 +57,25 @@ def _presence(probs: np.ndarray) -> np.ndarray:
 @DETECTORS.register("yolo-cls")
 @dataclass
 class YoloClsJudge(ArtifactJudge):
+    """A trained judge: an ultralytics YOLO classifier built from a shipped architecture."""
+
     model: Any
     config: dict[str, Any]
 
     @property
     def module(self):
+        """The classification network."""
         return self.model
 
     def scores(self, images: list[Image.Image]) -> tuple[np.ndarray, np.ndarray]:
+        """(presence scores, class probabilities) of PIL images."""
         c = self.config
         probs = _probs(self.model, images, c["imgsz"], c["names"], c["labels"])
         return _presence(probs), probs
 
     @classmethod
     def load(cls, folder: Path, device: str | None = None, dtype: str = "auto") -> YoloClsJudge:
+        """A saved judge, rebuilt from the shipped architecture its config names (never from the stored yaml)."""
         from ultralytics.nn.tasks import ClassificationModel
 
         from detectors.yolo_arch import same_architecture
@@ -92,6 +97,8 @@ class YoloClsJudge(ArtifactJudge):
 
     @classmethod
     def train(cls, data, out: Path, arch: str, imgsz: int, epochs: int, seed: int, nsfw: bool) -> dict[str, Any]:
+        """Train on `data` exported as an ImageFolder, pick the threshold on validation, save the artifact; returns its
+        config."""
         import torch
         from ultralytics import YOLO
 

@@ -295,3 +295,42 @@ def test_a_release_of_another_schema_version_is_one_line(tmp_path):
         manifest.read(Store(str(folder)))
     assert str(err.value).count("\n") == 0 and "schema version 1, this dataigm reads version 2" in str(err.value)
     assert manifest.read(Store(str(folder)), check_version=False)["schema_version"] == 1  # `info` shows it
+
+
+# The prompt grammar's modules are being rewritten (issue 21); count them once that lands.
+DOCSTRINGS_PENDING = {"builders/prompts.py", "builders/recipe.py", "builders/grammar.py", "builders/quality.py",
+                      "builders/importers.py"}
+
+
+def _public_names(package: str) -> list[tuple[str, bool]]:
+    """(name, has a docstring) of every public module, class, function and method of a package."""
+    import ast
+
+    found = []
+
+    def walk(node, rel: str, prefix: str = "") -> None:
+        for child in ast.iter_child_nodes(node):
+            definition = isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+            if definition and not child.name.startswith("_"):
+                found.append((f"{rel}:{prefix}{child.name}", ast.get_docstring(child) is not None))
+                if isinstance(child, ast.ClassDef):
+                    walk(child, rel, f"{prefix}{child.name}.")
+
+    for path in sorted((ROOT / package).rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel in DOCSTRINGS_PENDING:
+            continue
+        tree = ast.parse(path.read_text())
+        if not path.name.startswith("_") or path.name == "__init__.py":
+            found.append((f"{rel}:<module>", ast.get_docstring(tree) is not None))
+        walk(tree, rel)
+    return found
+
+
+@pytest.mark.parametrize("package", ["dataigm", "builders", "detectors", "cards"])
+def test_public_names_have_docstrings(package):
+    """At least 80 % of the public modules, classes and functions a user or plug-in author touches
+    say what they are (issue 19 raised the share from 57 % overall)."""
+    names = _public_names(package)
+    documented = sum(ok for _, ok in names)
+    assert documented / len(names) >= 0.8, [n for n, ok in names if not ok]

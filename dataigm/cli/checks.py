@@ -34,6 +34,7 @@ def positive(args: argparse.Namespace, *names: str) -> None:
 
 
 def in_range(args: argparse.Namespace, name: str, low: float, high: float) -> None:
+    """A numeric option that must lie in low..high when given."""
     value = getattr(args, name, None)
     if value is not None and not low <= value <= high:
         raise DataIGMError(f"--{name.replace('_', '-')} must be in {low:g}..{high:g}, got {value}")

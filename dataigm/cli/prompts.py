@@ -9,6 +9,7 @@ from pathlib import Path
 
 
 def print_counts(rows: list[dict], sample: int = 6) -> None:
+    """A sample of the rows and their counts per role and subclass, printed after prompts are written."""
     print("sample:")
     step = max(1, len(rows) // sample)
     for row in rows[::step][:sample]:
@@ -104,6 +105,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """The taxonomy and prompt verbs' parsers."""
     c = sub.add_parser("concepts", help="print the CatIGMU taxonomy (tree with counts, or JSON)",
                        description="Print the taxonomy: category -> concept (with benchmark ids) -> subclass.")
     c.add_argument("concept", nargs="*", help="check these names exist")

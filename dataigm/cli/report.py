@@ -26,6 +26,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    """The `report` parser."""
     r = sub.add_parser("report", help="one self-contained HTML page: releases, judges, evaluation runs",
                        description="Look at the data: counts, drop reasons, score histograms, forget/retain pairs "
                        "side by side, judge curves, evaluation charts. PATH: a release folder or Hub id[@revision], "

@@ -54,6 +54,7 @@ def check_keys(
 
 
 def expect_list_of_str(value: Any, where: str, allow_empty: bool = False) -> list[str]:
+    """A recipe or taxonomy value that must be a (non-empty) list of strings."""
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise RecipeError(f"{where}: expected a list of strings")
     if not value and not allow_empty:

@@ -12,6 +12,7 @@ _passed: dict[str, int] = {}
 
 
 def point(name: str) -> None:
+    """A named fault point: the process kills itself here when DATAIGM_FAULT names it (the tests)."""
     spec = os.environ.get(ENV)
     if not spec:
         return

@@ -46,6 +46,7 @@ def read_image(path: Path) -> tuple[Image.Image, str]:
 
 
 def image_files(folder: Path) -> list[Path]:
+    """Every image file below `folder`, sorted; one clear line when there is none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise DataIGMError(f"{folder}: not a folder")
@@ -56,5 +57,6 @@ def image_files(folder: Path) -> list[Path]:
 
 
 def batched(items: list, size: int) -> Iterator[list]:
+    """Consecutive chunks of `size` items."""
     for start in range(0, len(items), size):
         yield items[start : start + size]

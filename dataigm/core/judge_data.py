@@ -13,6 +13,8 @@ PARTS = ("train", "val", "test")
 
 @dataclass
 class JudgeData:
+    """The images a judge is trained and tested on, with label, split part, subclass, origin and license per image."""
+
     labels: list[str]
     target: str
     configs: list[str]
@@ -30,12 +32,15 @@ class JudgeData:
 
     def add(self, image: Image.Image, sha: str, y: int, part: str, subclass: str, origin: str, lic: str,
             row_id: str = "") -> None:
+        """Append one image and what is known about it."""
         for name, value in (("images", image), ("sha256", sha), ("y", y), ("part", part),
                             ("subclass", subclass), ("origin", origin), ("license", lic), ("row_id", row_id)):
             getattr(self, name).append(value)
 
     def mask(self, part: str) -> np.ndarray:
+        """Which images belong to `part` (train, val or test)."""
         return np.asarray(self.part) == part
 
     def counts(self) -> dict[str, int]:
+        """Images per part."""
         return {p: int(self.mask(p).sum()) for p in PARTS}

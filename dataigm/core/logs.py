@@ -10,6 +10,7 @@ LOGGER = "dataigm"
 
 
 def get(name: str = "") -> logging.Logger:
+    """A logger under the "dataigm" logger (what --quiet / --verbose control)."""
     return logging.getLogger(f"{LOGGER}.{name}" if name else LOGGER)
 
 

@@ -59,4 +59,5 @@ def image_features(concept: Concept) -> Features:
 
 
 def concept_ids(concept: Concept) -> list[dict[str, str]]:
+    """The `concept_ids` column of a concept's rows: the ids other benchmarks give it."""
     return [{"scheme": k, "id": v} for k, v in concept.ids]

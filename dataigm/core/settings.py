@@ -110,11 +110,13 @@ class GenerationSettings:
         return self
 
     def resolved_device(self, cuda_available: bool) -> str:
+        """The device generation runs on ("auto": CUDA when available)."""
         if self.device != "auto":
             return self.device
         return "cuda" if cuda_available else "cpu"
 
     def resolved_dtype(self, device: str) -> str:
+        """The model's precision on `device` ("auto": fp16 on CUDA, fp32 on CPU)."""
         if self.dtype != "auto":
             return self.dtype
         return "fp16" if device == "cuda" else "fp32"

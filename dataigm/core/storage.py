@@ -31,12 +31,15 @@ class Store:
         self.local = bool({"file", "local"} & set(protocols))
 
     def path(self, *parts: str) -> str:
+        """The full path (or URL) of a path relative to the folder."""
         return "/".join([self.root.rstrip("/"), *parts])
 
     def exists(self, rel: str) -> bool:
+        """Whether `rel` exists."""
         return self.fs.exists(self.path(rel))
 
     def size(self, rel: str) -> int:
+        """The byte size of `rel`."""
         return int(self.fs.size(self.path(rel)))
 
     def glob(self, pattern: str) -> list[str]:
@@ -59,13 +62,16 @@ class Store:
                 self.fs.rm(tmp)
 
     def read_bytes(self, rel: str) -> bytes:
+        """The bytes of `rel`."""
         with self.fs.open(self.path(rel), "rb") as f:
             return f.read()
 
     def write_json(self, rel: str, obj: Any) -> None:
+        """Write `obj` as sorted, indented JSON, atomically."""
         self.write_bytes(rel, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
 
     def read_json(self, rel: str, what: str = "JSON file") -> Any:
+        """Parsed JSON of `rel`; a corrupt or missing file is one line naming `what` it is."""
         try:
             return json.loads(self.read_bytes(rel))
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -74,11 +80,13 @@ class Store:
             raise DataIGMError(f"{self.path(rel)}: missing {what}") from None
 
     def write_table(self, rel: str, table: pa.Table, row_group_size: int | None = None) -> None:
+        """Write a table as zstd parquet, atomically."""
         buf = io.BytesIO()
         pq.write_table(table, buf, row_group_size=row_group_size, compression="zstd")
         self.write_bytes(rel, buf.getvalue())
 
     def read_table(self, rel: str, columns: list[str] | None = None) -> pa.Table:
+        """A parquet file (some `columns`); an unreadable one is one line."""
         try:
             with self.fs.open(self.path(rel), "rb") as f:
                 return pq.read_table(f, columns=columns)
@@ -86,16 +94,19 @@ class Store:
             raise DataIGMError(f"{self.path(rel)}: unreadable parquet file ({str(exc).splitlines()[0]})") from None
 
     def parquet_file(self, rel: str) -> pq.ParquetFile:
+        """A parquet file opened for reading row group by row group."""
         try:
             return pq.ParquetFile(self.fs.open(self.path(rel), "rb"))
         except (pa.ArrowInvalid, OSError) as exc:
             raise DataIGMError(f"{self.path(rel)}: unreadable parquet file ({str(exc).splitlines()[0]})") from None
 
     def remove(self, rel: str) -> None:
+        """Delete a file or folder (recursively) if it exists."""
         if self.exists(rel):
             self.fs.rm(self.path(rel), recursive=True)
 
     def rename(self, src: str, dst: str) -> None:
+        """Move `src` to `dst` (files or folders)."""
         self.fs.mv(self.path(src), self.path(dst), recursive=True)
 
     def remove_temporaries(self, under: str = "") -> int:

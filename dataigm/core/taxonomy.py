@@ -32,6 +32,8 @@ def words_pattern(words: tuple[str, ...] | list[str]) -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Concept:
+    """One concept of the taxonomy: its category, shape, trigger words, subclasses, labels and benchmark ids."""
+
     name: str
     category: str
     shape: Shape
@@ -56,19 +58,24 @@ class Concept:
         return self._trigger_re.search(text)
 
     def has_trigger(self, text: str) -> bool:
+        """Whether `text` contains one of the concept's trigger words."""
         return self.find_trigger(text) is not None
 
     @property
     def prompt_config(self) -> str:
+        """The name of the concept's prompt-only config."""
         return f"{self.name}-prompts"
 
     @property
     def id_map(self) -> dict[str, str]:
+        """The ids other benchmarks use for this concept, as a mapping."""
         return dict(self.ids)
 
 
 @dataclass(frozen=True)
 class Category:
+    """A category of concepts, with its builder, nsfw flag and the no-concept label of category judges."""
+
     name: str
     description: str
     nsfw: bool
@@ -81,6 +88,8 @@ class Category:
 
 @dataclass(frozen=True)
 class Taxonomy:
+    """Every category and concept, with the digest of the files they were read from."""
+
     schema_version: int
     categories: dict[str, Category]
     sources: tuple[str, ...] = ()  # "path:sha256" of every file it was read from
@@ -88,9 +97,11 @@ class Taxonomy:
 
     @property
     def concepts(self) -> dict[str, Concept]:
+        """Every concept by name, across categories."""
         return {c.name: c for cat in self.categories.values() for c in cat.concepts.values()}
 
     def concept(self, name: str) -> Concept:
+        """A concept by name; an unknown name suggests the close match."""
         try:
             return self.concepts[name]
         except KeyError:
@@ -132,6 +143,7 @@ class Taxonomy:
         return "\n".join(lines)
 
     def as_json(self) -> dict[str, Any]:
+        """The taxonomy as JSON (`dataigm concepts --format json`, the dataset card)."""
         return {"schema_version": self.schema_version, "digest": self.digest, "categories": {
             cat.name: {"nsfw": cat.nsfw, "builder": cat.builder, "description": cat.description,
                        "none_label": cat.none_label, "none_ids": dict(cat.none_ids),
@@ -186,6 +198,7 @@ def _parse_concept(name: str, category: str, nsfw: bool, raw: Any, defaults: dic
 
 
 def parse_categories(raw: Any, where: str = "taxonomy") -> dict[str, Category]:
+    """Categories and their concepts from parsed YAML, every key checked."""
     if not isinstance(raw, dict):
         raise RecipeError(f"{where}.categories: expected a mapping")
     categories = {}
@@ -239,6 +252,7 @@ def _check_schema_version(found: object, where: str) -> None:
 
 
 def load_yaml(path: Path) -> object:
+    """Parsed YAML of a taxonomy or recipe file; bad YAML is one line."""
     try:
         return yaml.safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -248,6 +262,7 @@ def load_yaml(path: Path) -> object:
 
 
 def load_taxonomy() -> Taxonomy:
+    """The taxonomy: the core file plus every plug-in folder's taxonomy.yaml (cached)."""
     return _load_taxonomy(TAXONOMY_PATH, plugin_dirs())
 
 

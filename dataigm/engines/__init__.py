@@ -16,6 +16,8 @@ ENGINES = ("inline", "local", "slurm", "ray")
 
 @dataclass
 class EngineOptions:
+    """Where and how the ranks run: engine, task count, and the executor's resources."""
+
     engine: str = "inline"
     tasks: int = 1
     workers: int = -1

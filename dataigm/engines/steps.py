@@ -45,6 +45,7 @@ class RunRanks(PipelineStep):
         self.out, self.rank_fn, self.gpus = out, rank_fn, gpus
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
+        """Run one rank (datatrove calls this once per task)."""
         _log_to_datatrove()
         if self.gpus:  # one worker per GPU on a local machine
             os.environ["CUDA_VISIBLE_DEVICES"] = self.gpus[rank % len(self.gpus)]
@@ -64,6 +65,7 @@ class Finish(PipelineStep):
         self.out, self.finish_fn = out, finish_fn
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
+        """Run the finishing step once every rank is done."""
         _log_to_datatrove()
         self.finish_fn(self.out)
 
@@ -96,6 +98,7 @@ def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, A
 
 
 def slurm_executors(out: str, opts: EngineOptions, ranks: PipelineStep, finish: PipelineStep):
+    """The Slurm job array of the ranks and the finishing job that depends on it."""
     from datatrove.executor import SlurmPipelineExecutor
 
     if not opts.partition:
@@ -117,6 +120,7 @@ def slurm_executors(out: str, opts: EngineOptions, ranks: PipelineStep, finish: 
 
 
 def submit_slurm(out: str, opts: EngineOptions, ranks: PipelineStep, finish: PipelineStep) -> dict[str, Any]:
+    """Submit the ranks and the dependent finishing job; returns their job ids."""
     generate, packer = slurm_executors(out, opts, ranks, finish)
     packer.run()  # submits the generation job array first (a dependency), then the finishing job
     return {"engine": "slurm", "tasks": opts.tasks, "generate_job": generate.job_id, "pack_job": packer.job_id,

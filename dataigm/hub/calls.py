@@ -16,6 +16,7 @@ log = get("hub")
 
 
 def status_of(exc: Exception) -> int | None:
+    """The HTTP status of a Hub error (None when it carries no response)."""
     response = getattr(exc, "response", None)
     return getattr(response, "status_code", None)
 

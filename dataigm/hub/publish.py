@@ -73,6 +73,8 @@ def changelog(previous: dict[str, Any] | None, release: dict[str, Any], prev_tag
 
 @dataclass
 class PublishPlan:
+    """What a publish will do: the operations of its one commit, its parent commit, tag and card."""
+
     repo: str
     tag: str
     parent_commit: str | None
@@ -81,6 +83,7 @@ class PublishPlan:
     note: str = ""
 
     def describe(self) -> str:
+        """The plan in lines: repo, parent commit, tag and each upload or delete."""
         lines = [f"repo {self.repo} (dataset), parent commit {self.parent_commit}, tag {self.tag}"]
         if self.note:
             lines.append(f"note: {self.note}")
@@ -105,6 +108,7 @@ def _remote(api, repo: str, offline_ok: bool):
 
 
 def plan_publish(folder: Path, repo: str, version: str, api, dry_run: bool = False) -> PublishPlan:
+    """Check the folder and plan the commit against the repo's current state (offline for a dry run)."""
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, hf_hub_download
 
     from cards.render import render_dataset_card
@@ -160,6 +164,7 @@ def _untagged_release(api, repo: str, tag: str, folder: Path) -> str | None:
 
 
 def publish(folder: Path, repo: str, version: str, dry_run: bool = False, private: bool = False) -> dict[str, Any]:
+    """Publish a release folder as one Hub commit plus the tag vVERSION (or finish a publish killed before its tag)."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 

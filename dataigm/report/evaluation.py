@@ -18,6 +18,7 @@ SAMPLES = 12
 
 
 def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path | None) -> Section:
+    """The report section of one or more evaluation runs."""
     from dataigm.eval.compare import chart, load_run, table
 
     runs = [load_run(f) for f in folders]

@@ -18,6 +18,7 @@ WRONG = 8
 
 
 def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> Section:
+    """The report section of one judge artifact."""
     import pyarrow.parquet as pq
 
     from dataigm.core.errors import DataIGMError

@@ -9,6 +9,8 @@ from dataigm.report.plots import Figure
 
 @dataclass
 class Table:
+    """A titled table of strings."""
+
     title: str
     header: list[str]
     rows: list[list[str]]
@@ -16,6 +18,8 @@ class Table:
 
 @dataclass
 class Picture:
+    """One thumbnail in a gallery item."""
+
     key: str  # thumbnail key
     caption: str
     seed: int | None = None
@@ -32,12 +36,16 @@ class Item:
 
 @dataclass
 class Gallery:
+    """A titled row of items (pictures with captions)."""
+
     title: str
     items: list[Item]
 
 
 @dataclass
 class Section:
+    """One input's part of the page: notes, tables, figures and galleries."""
+
     kind: str  # release | judge | evaluation
     title: str
     notes: list[str] = field(default_factory=list)
@@ -47,6 +55,7 @@ class Section:
 
 
 def fmt(value: object) -> str:
+    """A value as the report prints it (4 significant digits; a dash for None)."""
     if isinstance(value, float):
         return f"{value:.4g}"
     return "–" if value is None else str(value)

@@ -20,6 +20,7 @@ log = get("report")
 
 
 def kind_of(path: str) -> str:
+    """What a report input is: an evaluation run, a judge artifact or a release."""
     folder = Path(path)
     if (folder / layout.RUN_SUMMARY).exists() and (folder / layout.RUN_PER_IMAGE).exists():
         return "evaluation"
@@ -32,6 +33,7 @@ def kind_of(path: str) -> str:
 
 def build_sections(paths: list[str], thumbs: Thumbnails, write_plots: bool,
                    configs: list[str] | None = None) -> list[Section]:
+    """One section per release and judge, one for all evaluation runs together."""
     from dataigm.report.evaluation import evaluation_section
     from dataigm.report.judge import judge_section
     from dataigm.report.release import release_section
@@ -56,6 +58,7 @@ def build_sections(paths: list[str], thumbs: Thumbnails, write_plots: bool,
 
 def render(paths: list[str], out: Path, max_images: int = 200, max_bytes: int = 12_000_000,
            write_plots: bool = True, configs: list[str] | None = None) -> dict[str, float]:
+    """Write the self-contained HTML report of `paths` to `out`; returns its size and timing."""
     import jinja2
 
     started = time.time()

@@ -32,6 +32,7 @@ class Figure:
         self.name, self.title, self.svg = name, title, buf.getvalue()
 
     def save(self, folder: Path | None) -> Path | None:
+        """Write the SVG into `folder` (nothing when None); returns its path."""
         if folder is None:
             return None
         folder.mkdir(parents=True, exist_ok=True)
@@ -41,6 +42,7 @@ class Figure:
 
 
 def bars(name: str, title: str, labels: Sequence[str], values: Sequence[float], xlabel: str) -> Figure:
+    """A horizontal bar chart."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 0.25 * len(labels) + 1.2))
     ax.barh(range(len(values)), values, color="#4c72b0")

@@ -45,6 +45,7 @@ def _score(row: dict[str, Any], check: str) -> str:
 
 def release_section(folder: Path, source: str, thumbs: Thumbnails, plots_dir: Path | None,
                     configs: list[str] | None = None) -> Section:
+    """The report section of one release folder (or downloaded Hub release)."""
     from dataigm.core import manifest as manifests
     from dataigm.core.storage import Store
 

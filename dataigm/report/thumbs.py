@@ -14,6 +14,7 @@ QUALITY = 70
 
 
 def thumbnail(data: bytes, where: str) -> str:
+    """A JPEG thumbnail of image bytes, as a data URI."""
     image = decode(data, where)
     image.thumbnail((SIDE, SIDE))
     buf = io.BytesIO()
@@ -30,9 +31,11 @@ class Thumbnails:
         self.made: dict[str, str] = {}
 
     def room(self) -> int:
+        """How many more images may be asked for."""
         return self.max_images - len(self.wanted)
 
     def add(self, key: str, data: bytes) -> bool:
+        """Ask for a thumbnail of `data` under `key`; False when the image budget is spent."""
         if key in self.wanted:
             return True
         if self.room() <= 0:
@@ -41,6 +44,7 @@ class Thumbnails:
         return True
 
     def make(self) -> None:
+        """Make the thumbnails asked for, until the byte budget is spent."""
         keys = list(self.wanted)
         with ThreadPoolExecutor(max_workers=2) as pool:
             uris = list(pool.map(lambda k: thumbnail(self.wanted[k], k), keys))
@@ -52,4 +56,5 @@ class Thumbnails:
             self.made[key] = uri
 
     def get(self, key: str) -> str | None:
+        """The data URI of a made thumbnail (None: left out)."""
         return self.made.get(key)

@@ -1,0 +1,2 @@
+"""The build's stages, each over one shard: prepare -> generate -> curate -> pack (plus release
+writing, imported prompt sets and build status)."""

@@ -40,6 +40,7 @@ class Curators:
         self._detectors: dict[str, Any] = {}
 
     def policy(self, concept: str) -> CurationPolicy:
+        """The curation policy of a concept (from its category builder)."""
         if concept not in self._policies:
             c = resolve_concept(self.store, concept)
             self._policies[concept] = builder_for(c).curation(c, self.options)
@@ -53,6 +54,7 @@ class Curators:
         return self._detectors[key]
 
     def signature(self, concept: str) -> str:
+        """The signature a concept's verdict shards are marked with."""
         return self.policy(concept).signature()
 
     def describe(self, concept: str) -> list[dict[str, Any]]:
@@ -66,11 +68,13 @@ class Curators:
 
 
 def is_curated(store: Store, shard: Shard, signature: str) -> bool:
+    """Whether a shard's verdicts are complete and were made under `signature`."""
     done = read_marker(store, shard.verdicts)
     return done is not None and done.get("policy") == signature
 
 
 def decode_images(table: pa.Table) -> list[np.ndarray]:
+    """RGB arrays of a table's `image` column."""
     return [np.asarray(Image.open(io.BytesIO(img["bytes"])).convert("RGB"))
             for img in table.column("image").to_pylist()]
 

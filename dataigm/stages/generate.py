@@ -33,6 +33,7 @@ class ImageJob:
 
     @property
     def seed(self) -> int:
+        """The seed of this image."""
         return int(self.row["seeds"][self.image_index])
 
     def knobs(self, settings: GenerationSettings) -> tuple[float, int, int, str]:
@@ -47,10 +48,12 @@ class ImageJob:
 
 
 def library_versions() -> str:
+    """The versions of the libraries that decide pixels, as JSON (recorded per row)."""
     return json.dumps({lib: version(lib) for lib in VERSIONED_LIBRARIES}, sort_keys=True)
 
 
 def encode_png(pixels: np.ndarray) -> tuple[bytes, str]:
+    """PNG bytes of an image (fast compression) and their sha256."""
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
     data = buf.getvalue()

@@ -32,12 +32,14 @@ def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str
 
 
 def import_info(store: Store, name: str) -> dict[str, Any] | None:
+    """The import record of a prompt set in this folder (None: no such set)."""
     if not store.exists(layout.import_record(name)):
         return None
     return store.read_json(layout.import_record(name), what="import record")
 
 
 def imported_concept(store: Store, name: str) -> Concept | None:
+    """An imported prompt set of this folder as a concept (None: no such set)."""
     info = import_info(store, name)
     return None if info is None else imported_set(name, bool(info["nsfw"]), info.get("attacks"))
 
@@ -49,4 +51,5 @@ def resolve_concept(store: Store, name: str) -> Concept:
 
 
 def imported_rows(store: Store, name: str) -> list[dict[str, Any]]:
+    """The rows of an imported prompt set, sorted by id."""
     return sorted(store.read_table(layout.import_rows(name)).to_pylist(), key=lambda r: r["id"])

@@ -16,6 +16,8 @@ TORCH_DTYPES = {"fp32": "float32", "fp16": "float16", "bf16": "bfloat16"}
 
 @dataclass
 class LoadedPipeline:
+    """A loaded diffusers pipeline and what every row records about it."""
+
     pipe: Any
     model_id: str
     revision: str

@@ -78,6 +78,7 @@ def pack_concept(txn: ReleaseTransaction, store: Store, concept: Concept, plan: 
 
 def stage_prompt_config(txn: ReleaseTransaction, store: Store, concept: Concept, source_rel: str,
                         label_names: tuple[str, str] | None) -> dict[str, Any]:
+    """Stage a concept's prompt-only config from its prompt table; returns its manifest entry."""
     writer = txn.config(concept.prompt_config, prompt_features(label_names))
     writer.write(store.read_table(source_rel))
     return {"kind": "prompts", "category": concept.category, "nsfw": concept.nsfw, "splits": writer.close()}

@@ -25,6 +25,7 @@ ROW_GROUP_TARGET = 64 * 1024**2  # buffered bytes per row group (well under the 
 
 
 def rows_to_table(rows: list[dict], features: Features) -> pa.Table:
+    """Rows as a table of the config's schema."""
     return pa.Table.from_pylist(rows, schema=features.arrow_schema)
 
 
@@ -118,6 +119,7 @@ class ConfigWriter:
                                        min(row_group_bytes, MAX_ROW_GROUP_BYTES)) for s in SPLITS}
 
     def write(self, table: pa.Table) -> None:
+        """Append rows (a table) to their splits' files."""
         table = table.select(self.schema.names).cast(self.schema)
         splits = table.column("split").to_pylist()
         sizes = _row_bytes(table)
@@ -130,6 +132,7 @@ class ConfigWriter:
             raise ValueError(f"rows with unknown splits {sorted(unknown)}")
 
     def write_rows(self, rows: list[dict]) -> None:
+        """Append rows (dicts) to their splits' files."""
         self.write(rows_to_table(rows, self.features))
 
     def close(self) -> dict[str, int]:
@@ -149,14 +152,17 @@ class ReleaseTransaction:
         self.files: list[str] = []
 
     def config(self, config: str, features: Features, max_shard_bytes: int = MAX_SHARD_BYTES) -> ConfigWriter:
+        """A writer staging the config `config` (replaced as a whole at commit)."""
         self.configs.append(config)
         return ConfigWriter(self.store, config, features, max_shard_bytes)
 
     def stage_file(self, name: str, data: bytes) -> None:
+        """Stage a top-level file (manifest, card) for the commit."""
         self.store.write_bytes(layout.staged(name), data)
         self.files.append(name)
 
     def commit(self) -> None:
+        """Write the journal (the commit point), then move everything staged into place."""
         self.store.write_json(layout.JOURNAL, {"configs": self.configs, "files": self.files})
         from dataigm.core import faults
 

@@ -26,6 +26,7 @@ log = get("run")
 
 
 def is_generated(store: Store, shard: Shard) -> bool:
+    """Whether a shard's images are complete."""
     return read_marker(store, shard.images) is not None
 
 
@@ -39,6 +40,7 @@ def _concept_jobs(url: str, concept: str, fingerprint: str) -> tuple:
 
 
 def shard_jobs(store: Store, shard: Shard, fingerprint: str) -> list:
+    """The image jobs of one shard."""
     return list(_concept_jobs(store.url, shard.concept, fingerprint)[shard.start : shard.stop])
 
 

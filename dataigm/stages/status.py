@@ -11,6 +11,8 @@ from dataigm.core.storage import Store
 
 @dataclass
 class RankStatus:
+    """The state of one rank: complete, missing or failed, its shards done, and its log."""
+
     rank: int
     state: str  # complete | missing | failed
     done: int

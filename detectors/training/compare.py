@@ -11,6 +11,7 @@ from detectors.training.metrics import binary_report
 
 
 def compare_on_test(data, trained: dict[str, Any], references: tuple[str, ...]) -> dict[str, Any]:
+    """The trained judge's test metrics beside each reference detector's on the same test images."""
     m = data.mask("test")
     images = [np.asarray(im) for im, keep in zip(data.images, m, strict=True) if keep]
     y = (np.asarray(data.y)[m] > 0).astype(int)

@@ -12,6 +12,8 @@ from PIL import Image
 
 
 class FeatureCache:
+    """CLIP features of images keyed by their sha256, one file per backbone revision and precision."""
+
     def __init__(self, backbone: str, revision: str, dtype: str = "fp32"):
         key = hashlib.sha256(f"{backbone}@{revision}/{dtype}".encode()).hexdigest()[:16]
         root = Path(os.environ.get("DATAIGM_CACHE", Path.home() / ".cache" / "dataigm"))

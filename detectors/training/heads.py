@@ -9,12 +9,15 @@ from torch import nn
 
 
 class Head(nn.Module):
+    """The MLP head of a CLIP-head judge: one hidden layer with dropout."""
+
     def __init__(self, input_dim: int, n_out: int, hidden: int = 256, dropout: float = 0.1):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(input_dim, hidden), nn.ReLU(), nn.Dropout(dropout),
                                  nn.Linear(hidden, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of features."""
         return self.net(x)
 
 

@@ -36,6 +36,7 @@ def best_threshold(y: np.ndarray, score: np.ndarray) -> float:
 
 
 def binary_report(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[str, Any]:
+    """Accuracy, precision, recall, F1, AUROC, ECE and the confusion matrix at `threshold`."""
     y = np.asarray(y, dtype=int)
     pred = (np.asarray(score) >= threshold).astype(int)
     p, r, f1, _ = precision_recall_fscore_support(y, pred, average="binary", zero_division=0)
@@ -51,6 +52,7 @@ def binary_report(y: np.ndarray, score: np.ndarray, threshold: float) -> dict[st
 
 
 def multiclass_report(y: np.ndarray, probs: np.ndarray, labels: list[str]) -> dict[str, Any]:
+    """Macro precision, recall, F1, one-vs-rest AUROC and the confusion matrix of a multi-class judge."""
     y = np.asarray(y, dtype=int)
     pred = probs.argmax(axis=1)
     p, r, f1, _ = precision_recall_fscore_support(y, pred, average="macro", zero_division=0,
