@@ -3,8 +3,6 @@ AVX512-BF16 or AMX), float32 elsewhere; the choice is logged once and recorded."
 
 from __future__ import annotations
 
-import logging
-
 import pytest
 
 from dataigm.core.errors import DataIGMError
@@ -49,16 +47,16 @@ def test_cpu_flags_are_read_from_cpuinfo(tmp_path):
     assert cpu_flags(tmp_path / "missing") == frozenset()
 
 
-def test_the_choice_is_logged_once(caplog):
+def test_the_choice_is_logged_once(monkeypatch):
+    from dataigm.core import precision
+
+    lines: list[str] = []
+    monkeypatch.setattr(precision.log, "info", lambda message, *args: lines.append(message % args))
     chosen_precision.cache_clear()
-    with caplog.at_level(logging.INFO, logger="dataigm.precision"):
-        logging.getLogger("dataigm").propagate = True
-        try:
-            first = chosen_precision("auto", "cpu")
-            assert chosen_precision("auto", "cpu") == first == resolve_precision("auto", "cpu")
-        finally:
-            logging.getLogger("dataigm").propagate = False
-    lines = [r.getMessage() for r in caplog.records if r.name == "dataigm.precision"]
+    first = chosen_precision("auto", "cpu")
+    assert chosen_precision("auto", "cpu") == first == resolve_precision("auto", "cpu")
+    assert chosen_precision("fp32", "cpu") == "fp32"  # an explicit choice is not announced
+    chosen_precision.cache_clear()
     assert len(lines) == 1 and lines[0].startswith(f"CLIP precision: {first} on cpu (auto: ")
 
 
