@@ -43,7 +43,7 @@ def test_the_config_is_frozen_and_has_no_dead_fields(tmp_path):
 def test_prepare_returns_a_resolved_plan_and_leaves_its_input_alone(tmp_path):
     """The smoke preset's model and CLIP are built and pinned in the returned plan, not in the config
     that was passed in; the plan file holds exactly the returned plan."""
-    from dataigm.core.plan import read_build_plan
+    from dataigm.core.plan import BuildPlan
     from dataigm.core.storage import Store
     from dataigm.stages.prepare import prepare
 
@@ -57,7 +57,7 @@ def test_prepare_returns_a_resolved_plan_and_leaves_its_input_alone(tmp_path):
     assert plan.config.curation.clip == str(out / layout.TINY_CLIP)
     assert {"dataigm", "taxonomy", "model", "recipe:object"} <= set(plan.config.inputs)
     assert plan.concepts == ("church",) and plan.last_tasks == 3 and plan.fingerprint == plan.config.fingerprint()
-    assert read_build_plan(Store(str(out))) == plan
+    assert BuildPlan.read(Store(str(out))) == plan
     again = prepare(cfg)  # a resume resolves to the same plan
     assert again.fingerprint == plan.fingerprint and again.config == plan.config
 

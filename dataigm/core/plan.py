@@ -138,14 +138,15 @@ class BuildPlan:
         return cls(BuildConfig.from_json(d["config"]), tuple(d["concepts"]), dict(d["jobs"]), d["fingerprint"],
                    int(d.get("last_tasks", 1)))
 
-
-def read_build_plan(store: Store) -> BuildPlan:
-    """The build plan of a release folder (one clear line when there is none or it is corrupt)."""
-    plan = load_plan(store)
-    try:
-        return BuildPlan.from_json(plan)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise DataIGMError(f"{store.path(PLAN)}: corrupt build plan ({exc}); delete the folder and rebuild") from None
+    @classmethod
+    def read(cls, store: Store) -> BuildPlan:
+        """The build plan of a release folder (one clear line when there is none or it is corrupt)."""
+        plan = load_plan(store)
+        try:
+            return cls.from_json(plan)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataIGMError(f"{store.path(PLAN)}: corrupt build plan ({exc}); delete the folder and rebuild"
+                               ) from None
 
 
 # -- shards ---------------------------------------------------------------------------------------

@@ -31,11 +31,11 @@ def check_release(folder: Path) -> dict[str, Any]:
 
     release = read_release(folder)
     if (folder / layout.PLAN).exists():
-        from dataigm.core.plan import read_build_plan
+        from dataigm.core.plan import BuildPlan
         from dataigm.stages.run import missing_shards
 
         store = Store(str(folder))
-        missing = missing_shards(store, read_build_plan(store))
+        missing = missing_shards(store, BuildPlan.read(store))
         if missing:
             raise DataIGMError(f"{folder}: the build is incomplete ({len(missing)} shards missing); "
                                f"finish it before publishing")

@@ -21,7 +21,7 @@ from dataigm.core.curation import Check, CurationOptions, CurationPolicy
 from dataigm.core.errors import DataIGMError
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
-from dataigm.core.plan import Shard, checked_keys, mark_complete, read_build_plan, read_marker
+from dataigm.core.plan import BuildPlan, Shard, checked_keys, mark_complete, read_marker
 from dataigm.core.precision import chosen_precision
 from dataigm.core.registry import builder_for, resolve_judge
 from dataigm.core.storage import Store
@@ -110,9 +110,9 @@ def recurate(out: str, judges: list[str] | None = None, progress: bool = True, *
 
     store = Store(out)
     checked_keys(changes, CurationOptions.field_names() - {"judges"}, "curation option")
-    read_build_plan(store)  # a folder without a build is refused before its lock file is made
+    BuildPlan.read(store)  # a folder without a build is refused before its lock file is made
     with store.lock(PLAN):
-        plan = read_build_plan(store)
+        plan = BuildPlan.read(store)
         shards = plan.shards()
         missing = [s.name for s in shards if read_marker(store, s.images) is None]
         if missing:

@@ -18,7 +18,7 @@ from dataigm.core import faults, layout, manifest
 from dataigm.core.curation import decide, pair_statuses
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
-from dataigm.core.plan import BuildPlan, read_build_plan
+from dataigm.core.plan import BuildPlan
 from dataigm.core.schema import SCHEMA_VERSION, image_features, prompt_features
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import IMPORTED, Concept
@@ -92,7 +92,7 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
 
     store = Store(out)
     complete_interrupted_pack(store)
-    plan = read_build_plan(store)
+    plan = BuildPlan.read(store)
     missing = missing_shards(store, plan)
     if missing:
         names = ", ".join(s.name for s in missing[:20]) + (" ..." if len(missing) > 20 else "")

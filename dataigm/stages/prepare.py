@@ -19,7 +19,7 @@ from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import SPLITS
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
-from dataigm.core.plan import BuildConfig, BuildPlan, read_build_plan
+from dataigm.core.plan import BuildConfig, BuildPlan
 from dataigm.core.precision import chosen_precision
 from dataigm.core.registry import builder_for
 from dataigm.core.schema import concept_ids, prompt_features
@@ -132,7 +132,7 @@ def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
     rest = [n for n in cfg.concepts if n not in imported]
     concepts = taxonomy.resolve(rest) if rest or not cfg.concepts else []
     with store.lock(PLAN):
-        old = read_build_plan(store) if store.exists(PLAN) else None
+        old = BuildPlan.read(store) if store.exists(PLAN) else None
         resolved = resolve(cfg, store, old, concepts)
         fingerprint = resolved.fingerprint()
         jobs: dict[str, int] = {}

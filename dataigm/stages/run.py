@@ -16,7 +16,7 @@ from typing import Any
 
 from dataigm.core import faults, layout
 from dataigm.core.logs import get
-from dataigm.core.plan import BuildConfig, BuildPlan, Shard, mark_complete, read_build_plan, read_marker
+from dataigm.core.plan import BuildConfig, BuildPlan, Shard, mark_complete, read_marker
 from dataigm.core.schema import image_features
 from dataigm.core.storage import Store
 from dataigm.stages.curate import Curators, curate_shard, is_curated
@@ -75,7 +75,7 @@ def run_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True) -> 
     store = Store(out)
     store.remove_temporaries(layout.IMAGES)
     store.remove_temporaries(layout.VERDICTS)
-    plan = read_build_plan(store)
+    plan = BuildPlan.read(store)
     cfg = plan.config
     fingerprint = plan.fingerprint
     mine = plan.rank_shards(rank, world)

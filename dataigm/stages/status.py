@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dataigm.core import layout
-from dataigm.core.plan import read_build_plan
+from dataigm.core.plan import BuildPlan
 from dataigm.core.storage import Store
 
 
@@ -34,7 +34,7 @@ def rank_statuses(out: str, tasks: int | None = None) -> tuple[list[RankStatus],
     from dataigm.stages.run import missing_shards
 
     store = Store(out)
-    plan = read_build_plan(store)
+    plan = BuildPlan.read(store)
     tasks = tasks or plan.last_tasks
     missing = {s.name for s in missing_shards(store, plan)}
     shards = plan.shards()
