@@ -9,18 +9,21 @@ from pathlib import Path
 
 
 def print_counts(rows: list[dict], sample: int = 6) -> None:
-    """A sample of the rows and their counts per role and subclass, printed after prompts are written."""
+    """A sample of the rows and their counts per role and subclass, printed after prompts are written
+    (imported text is echoed without terminal escapes)."""
+    from dataigm.core.text import clean_line
+
     print("sample:")
     step = max(1, len(rows) // sample)
     for row in rows[::step][:sample]:
         kind = f"/{row['kind']}" if row.get("kind") else ""
-        print(f"  [{row['role']}{kind}] {row['prompt']}")
+        print(clean_line(f"  [{row['role']}{kind}] {row['prompt']}"))
     print("counts per role:")
     for (role, kind), n in sorted(Counter((r["role"], r.get("kind") or "") for r in rows).items()):
         print(f"  {role}{'/' + kind if kind else ''}: {n}")
     print("counts per subclass:")
     for sub, n in sorted(Counter(r["subclass"] for r in rows).items()):
-        print(f"  {sub}: {n}")
+        print(clean_line(f"  {sub}: {n}"))
     dups = sum(1 for r in rows if r.get("duplicate_of"))
     if dups:
         print(f"flagged duplicates (kept): {dups}")

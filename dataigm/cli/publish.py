@@ -44,9 +44,11 @@ def _cmd_publish_judge(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from dataigm.core.text import clean_line
     from dataigm.hub.publish import info
 
-    print(info(args.release))
+    for line in info(args.release).splitlines():  # config names come from the release: no escapes echoed
+        print(clean_line(line))
     return 0
 
 

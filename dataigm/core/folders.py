@@ -41,7 +41,7 @@ from typing import Any
 from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
-from dataigm.core.storage import Store
+from dataigm.core.storage import TMP_MARK, Store
 
 KINDS = ("release", "prompts", "run", "judge")
 # Kinds a verb that writes `kind` may also write into: prompt configs go into releases, and a
@@ -103,12 +103,13 @@ def legacy_kind(store: Store) -> str | None:
 
 
 def _is_empty(store: Store) -> bool:
-    """Nothing in the folder but, at most, its lock file."""
+    """Nothing in the folder but, at most, its lock file (and a marker being written by a process
+    that shares the lock: ranks of one sharded build start together)."""
     names = {p.rstrip("/").rsplit("/", 1)[-1] for p in store.fs.ls(store.root, detail=False)}
     if names != {layout.WORK}:
         return not names
     work = {p.rstrip("/").rsplit("/", 1)[-1] for p in store.fs.ls(store.path(layout.WORK), detail=False)}
-    return work <= {layout.FOLDER_LOCK.rsplit("/", 1)[-1]}
+    return bool(work) and all(n == layout.FOLDER_LOCK.rsplit("/", 1)[-1] or TMP_MARK in n for n in work)
 
 
 def folder_kind(path: str) -> tuple[str | None, str]:
@@ -174,9 +175,10 @@ def _describe(holder: dict[str, Any] | None) -> str:
     if not holder:
         return "another dataigm process (it left no record)"
     started = str(holder.get("started", "?")).replace("T", " ")
-    mode = " (one rank of a sharded build)" if holder.get("mode") == "shared" else ""
-    return (f"`{holder.get('command', 'dataigm')}`{mode} (pid {holder.get('pid', '?')} on host "
-            f"{holder.get('host', '?')}, since {started})")
+    where = f"pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, since {started}"
+    if holder.get("mode") == "shared":  # ranks share the lock; the record is the last one to start
+        return f"the ranks of a sharded build (`{holder.get('command', 'dataigm')}`; the last to start: {where})"
+    return f"`{holder.get('command', 'dataigm')}` ({where})"
 
 
 def _read_record(fd: int) -> dict[str, Any] | None:

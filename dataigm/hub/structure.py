@@ -68,6 +68,17 @@ SETTING_COLUMNS = {"steps": "num_inference_steps", "guidance": "guidance_scale",
 PER_ROW_SETTINGS = ("guidance", "height", "width", "negative_prompt")  # an imported row may carry its own
 
 
+def _same(values: set, expected: Any) -> bool:
+    """Whether every recorded value is `expected` (floats as stored in float32 columns: 0.45 is
+    0.44999998807907104 there)."""
+    import math
+
+    if isinstance(expected, float) and not isinstance(expected, bool):
+        return all(isinstance(v, (int, float)) and math.isclose(v, expected, rel_tol=1e-6, abs_tol=1e-9)
+                   for v in values)
+    return values == {expected}
+
+
 def _expected_setting(key: str, value: Any) -> Any:
     """What a row records for a build setting (None: the row records a resolved value that the
     setting does not decide alone, e.g. dtype auto, the default scheduler)."""
@@ -133,7 +144,7 @@ def recomputed_problems(name: str, info: dict[str, Any], build: dict[str, Any] |
             problems.append(f"config {name}: check {key}: the manifest says version {listed[key].get('version')!r}, "
                             f"the verdicts say {sorted(map(str, made['version']))}")
         # one threshold for every verdict: a threshold check (a category judge records a bar per image)
-        if len(made["threshold"]) == 1 and made["threshold"] != {listed[key].get("threshold")}:
+        if len(made["threshold"]) == 1 and not _same(made["threshold"], listed[key].get("threshold")):
             problems.append(f"config {name}: check {key}: the manifest says threshold {listed[key].get('threshold')}, "
                             f"the verdicts say {made['threshold'].pop()}")
     settings = (build or {}).get("settings") or {}
@@ -141,7 +152,7 @@ def recomputed_problems(name: str, info: dict[str, Any], build: dict[str, Any] |
         if key not in settings or not seen[column] or (info.get("category") == IMPORTED and key in PER_ROW_SETTINGS):
             continue
         expected = _expected_setting(key, settings[key])
-        if expected is not None and seen[column] != {expected}:
+        if expected is not None and not _same(seen[column], expected):
             problems.append(f"config {name}: the manifest's build says {key} {settings[key]!r}, the rows say "
                             f"{', '.join(sorted(map(repr, seen[column])))}")
     pinned = ((build or {}).get("inputs") or {}).get("model")
