@@ -8,12 +8,18 @@ from pathlib import Path
 from dataigm.core.errors import DataIGMError
 
 
-def check_out_folder(out: str, kind: str = "release") -> str:
-    """--out must be new, empty, or a dataigm folder of a kind a verb writing `kind` may write
-    (its owner marker, or a folder from before markers): never someone else's files, never a
-    folder of another kind. Returns how it is ours ("new", "marked", "legacy")."""
-    from dataigm.core.folders import check_folder_kind
+def check_out_folder(out: str, kind: str | None = None) -> str:
+    """--out must be new, empty, or a dataigm folder (its owner marker, or a folder from before
+    markers) of a kind a verb writing `kind` may write (None: any kind): never someone else's files.
+    Returns how it is ours ("new", "marked", "legacy")."""
+    from dataigm.core.folders import check_folder_kind, folder_kind
 
+    if kind is None:
+        try:
+            found = folder_kind(out)[0] if out and out.strip() else None
+        except DataIGMError:  # a file: check_folder_kind says so, naming --out
+            found = None
+        kind = found or "release"
     return check_folder_kind(out, kind, "--out")
 
 

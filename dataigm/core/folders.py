@@ -85,14 +85,17 @@ def _json_object(store: Store, rel: str) -> dict[str, Any] | None:
 
 def legacy_kind(store: Store) -> str | None:
     """The kind of a folder written before owner markers, from what it holds (None: not one of
-    ours): an evaluation spec (run), a judge config naming its target beside its weights (judge), a
-    readable build plan or release manifest (release; prompts when it holds prompt configs only)."""
+    ours): an evaluation spec or an evaluation plan (run), a judge config naming its target beside
+    its weights (judge), a readable build plan or release manifest (release; prompts when it holds
+    prompt configs only)."""
     if store.exists(layout.RUN_SPEC) and _json_object(store, layout.RUN_SPEC) is not None:
         return "run"
     config = _json_object(store, layout.JUDGE_CONFIG) if store.exists(layout.JUDGE_CONFIG) else None
     if config is not None and "target" in config and store.exists(layout.JUDGE_WEIGHTS):
         return "judge"
     plan = _json_object(store, layout.PLAN) if store.exists(layout.PLAN) else None
+    if plan is not None and plan.get("kind") == "eval":  # an evaluation's generation plan
+        return "run"
     if plan is not None and {"config", "concepts", "jobs", "fingerprint"} <= set(plan):
         return "release"
     manifest = _json_object(store, layout.MANIFEST) if store.exists(layout.MANIFEST) else None
@@ -222,57 +225,77 @@ def _acquire(fd: int, where: str, command: str, wait: bool, shared: bool) -> Non
             time.sleep(WAIT_POLL_S)
 
 
+def _open_lock(store: Store, path: str) -> int | None:
+    """The lock file, opened (created in the work area); None where it cannot be (read-only)."""
+    lock_path = store.path(layout.FOLDER_LOCK)
+    try:
+        store.fs.makedirs(lock_path.rsplit("/", 1)[0], exist_ok=True)
+        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        log.warning("%s: cannot lock the folder (%s); make sure no other dataigm command writes it", path,
+                    exc.strerror or exc)
+        return None
+
+
+def _release(fd: int, shared: bool) -> None:
+    """Clear the holder record (the last rank out of a shared lock clears it) and unlock."""
+    import fcntl
+
+    try:
+        if shared:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.ftruncate(fd, 0)
+    except BlockingIOError:
+        pass
+    fcntl.flock(fd, fcntl.LOCK_UN)
+
+
 @contextmanager
 def folder_lock(path: str, command: str, wait: bool = False, shared: bool = False) -> Iterator[None]:
     """Hold the folder's lock while the block runs (reentrant within a process and the processes it
     forks). A second writer gets one DataIGMError naming the holder, or waits with `wait`;
-    `shared`: the ranks of one sharded build hold it together."""
+    `shared`: the ranks of one sharded build hold it together. Where the folder cannot be locked
+    (an object store, a read-only folder, a filesystem without locks) the block runs unlocked,
+    with one warning line for the last two."""
     store = Store(path)
+    key = os.path.realpath(store.root) if store.local else ""
+    fd = None
     if not store.local:
         log.debug("%s: not a local folder; not locked", path)
-        yield
-        return
-    key = os.path.realpath(store.root)
-    if _held.get(key):
-        _held[key] += 1
-        try:
-            yield
-        finally:
-            _held[key] -= 1
-        return
-    import fcntl
-
-    lock_path = store.path(layout.FOLDER_LOCK)
-    store.fs.makedirs(lock_path.rsplit("/", 1)[0], exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
+    elif not _held.get(key):
+        fd = _open_lock(store, path)
+    if fd is not None:
         try:
             _acquire(fd, path, command, wait, shared)
-        except OSError as exc:  # a filesystem without locks: say so once, and go on unlocked
+        except DataIGMError:
+            os.close(fd)
+            raise
+        except OSError as exc:  # no locks on this filesystem
             log.warning("%s: cannot lock the folder on this filesystem (%s); make sure no other dataigm "
-                        "command writes it", path, exc.strerror)
-            yield
-            return
+                        "command writes it", path, exc.strerror or exc)
+            os.close(fd)
+            fd = None
+    if fd is not None:
         previous = _read_record(fd)
         if previous and not _is_ours(previous) and not (shared and previous.get("mode") == "shared"):
             log.warning("%s: %s ended without finishing; taking over its folder", path, _describe(previous))
         if not shared:
             os.ftruncate(fd, 0)
         _write_record(fd, command, shared)
-        _held[key] = 1
-        try:
-            yield
-        finally:
-            _held.pop(key, None)
-            try:
-                if shared:  # the last rank out clears the record
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                os.ftruncate(fd, 0)
-            except BlockingIOError:
-                pass
-            fcntl.flock(fd, fcntl.LOCK_UN)
+    if key:
+        _held[key] = _held.get(key, 0) + 1
+    try:
+        yield
     finally:
-        os.close(fd)
+        if key:
+            _held[key] -= 1
+            if not _held[key]:
+                del _held[key]
+        if fd is not None:
+            try:
+                _release(fd, shared)
+            finally:
+                os.close(fd)
 
 
 @contextmanager
@@ -288,5 +311,8 @@ def writing_folder(path: str, kind: str, command: str, wait: bool = False, share
         return
     with folder_lock(path, command, wait=wait, shared=shared):
         how = check_folder_kind(path, kind, flag)
-        claim_folder(path, kind)
+        try:
+            claim_folder(path, kind)
+        except OSError as exc:  # read-only: a verb that only reads it (verify) goes on; writers fail anyway
+            log.warning("%s: cannot write its owner marker (%s)", path, exc.strerror or exc)
         yield how
