@@ -219,6 +219,16 @@ CASES += [
     ("build: corrupt owner marker", ["build", "--preset", "smoke", "--out", "{tmp}/rel"],
      lambda t, r: (shutil.copytree(r, t / "rel"), (t / "rel" / "_build" / "owner.json").write_text("{\"kind\": 1}")),
      "corrupt owner marker"),
+    # stale results: a resume keeps what decides the rows, or is refused naming what changed
+    ("build: resume with other steps", ["build", "--preset", "smoke", "--out", "{tmp}/rel", "--concept", "church",
+                                        "--steps", "3"],
+     lambda t, r: shutil.copytree(r, t / "rel"), "--steps 2 -> 3"),
+    ("build: resume with another image limit", ["build", "--preset", "smoke", "--out", "{tmp}/rel", "--concept",
+                                                "church", "--image-limit", "2"],
+     lambda t, r: shutil.copytree(r, t / "rel"), "--image-limit 1 -> 2"),
+    ("build: resume after the recipe changed", ["build", "--preset", "smoke", "--out", "{tmp}/rel", "--concept",
+                                                "church"],
+     lambda t, r: _edit_plan_input(shutil.copytree(r, t / "rel"), "recipe:object"), "recipe:object changed"),
     # structural trust: publish refuses a manifest its shards contradict, and shards it cannot trust
     ("publish: status counts edited", ["publish", "{tmp}/rel", "--repo", "o/d", "--version", "1.0.0", "--dry-run"],
      lambda t, r: _edit(t, r, lambda m: m["configs"]["church"]["status"].update(ok=999)),
@@ -310,6 +320,12 @@ CASES += [
      "does not exist; create it first"),
     ("verify: --out under a file", ["verify", "{release}", "--out", "{tmp}/f/report.csv"],
      lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
+    ("build: --out under a file", ["build", "--preset", "smoke", "--out", "{tmp}/f/rel"],
+     lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
+    ("prompts generate: --out two levels under a file", ["prompts", "generate", "church", "--out", "{tmp}/f/a/p"],
+     lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
+    ("train-judge: --out under a file", ["train-judge", "church", "{release}", "--out", "{tmp}/f/j"],
+     lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
     # noise: error lines carry names, never object reprs or terminal escapes
     ("judge: a text file named .png", ["judge", "--judge", "nudenet", "{tmp}/imgs", "--out", "{tmp}/v.csv"],
      lambda t, r: ((t / "imgs").mkdir(), (t / "imgs" / "notes.png").write_text("not an image")),
@@ -319,6 +335,13 @@ CASES += [
      lambda t, r: ((t / "imgs").mkdir(), (t / "imgs" / "\x1b[2J\x1b[31mred.png").write_bytes(b"\x89PNG junk")),
      "red.png: not a readable image"),
 ]
+
+
+def _edit_plan_input(folder: Path, key: str) -> None:
+    """The plan as a build with another recipe file would have pinned it."""
+    plan = json.loads((folder / "_build" / "plan.json").read_text())
+    plan["config"]["inputs"][key] = "0000000000000000"
+    (folder / "_build" / "plan.json").write_text(json.dumps(plan))
 
 
 def _held_by_other(folder: Path) -> None:

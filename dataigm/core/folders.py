@@ -120,6 +120,14 @@ def folder_kind(path: str) -> tuple[str | None, str]:
     contents, no marker yet) or "foreign" (kind None: someone else's files)."""
     store = Store(path)
     if not store.exists(""):
+        if store.local:  # a new folder: every existing parent must be a folder
+            from pathlib import Path
+
+            for parent in Path(store.root).parents:
+                if parent.exists():
+                    if not parent.is_dir():
+                        raise DataIGMError(f"{path}: {parent} is a file, not a folder")
+                    break
         return None, "new"
     if not store.fs.isdir(store.root):
         raise DataIGMError(f"{path}: exists and is not a folder")
