@@ -49,7 +49,7 @@ def build_verb(args: argparse.Namespace) -> int:
     if args.shard:
         parse_shard(args.shard)
     positive(args, "count", "image_limit", "shard_size", "images_per_prompt", "batch_size", "tasks", "steps")
-    check_out_folder(args.out)
+    check_out_folder(args.out, "release")
     store = Store(args.out)  # fail fast on unknown names, before any import of torch
     taxonomy = load_taxonomy()
     names = [n for value in args.concept or [] for n in value.split(",") if n]

@@ -58,7 +58,8 @@ def _features(meta: dict[bytes, bytes]):
     try:
         return Features.from_dict(json.loads(meta[b"huggingface"])["info"]["features"])
     except (ValueError, KeyError, TypeError, AttributeError, IndexError) as exc:
-        raise ValueError(f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from None
+        text = str(exc).splitlines()[0] if str(exc) else ""
+        raise ValueError(f"{type(exc).__name__}: {text[:100]}{'...' if len(text) > 100 else ''}") from None
 
 
 # Manifest build settings -> the image column that records them (per row).
