@@ -20,8 +20,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
     out = check_out_file(args.out, (".html", ".htm"))
     kinds = {path: kind_of(path) for path in args.paths}
     with ExitStack() as locks:
-        if not args.no_plot_files:  # the plots are written next to the local inputs: one writer at a time
-            for path in dict.fromkeys(p for p in args.paths if Path(p).is_dir() and kinds[p] != "evaluation"):
+        if not args.no_plot_files:  # plots go next to the local inputs (runs: the first): one writer at a time
+            runs = [p for p in args.paths if kinds[p] == "evaluation"][:1]
+            for path in dict.fromkeys(p for p in args.paths if Path(p).is_dir() and
+                                      (kinds[p] != "evaluation" or p in runs)):
                 locks.enter_context(folder_lock(path, "dataigm report", wait=args.wait))
         stats = render(args.paths, out, args.max_images, int(args.max_mb * 1_000_000), not args.no_plot_files,
                        args.config)
