@@ -17,8 +17,6 @@ and, through the import record, the concept they attack (given, or inferred from
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -27,6 +25,8 @@ from typing import Any
 from builders.grammar import normalise
 from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import MAX_SEED, image_seed, split_of
+from dataigm.core.inputs import number, read_csv, read_json
+from dataigm.core.settings import GUIDANCE_RANGE
 
 FORMATS = ("i2p", "igmu", "unlearndiffatk", "ring-a-bell", "mma-diffusion")
 ATTACKS = ("unlearndiffatk", "ring-a-bell", "mma-diffusion")
@@ -44,21 +44,12 @@ class ImportFormatError(DataIGMError):
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    """The file through dataigm's one CSV reader (rows split on row separators only, duplicate
+    columns refused)."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFormatError(f"{path}: cannot read: {exc}") from None
-    dialect = "excel-tab" if path.suffix.lower() == ".tsv" else "excel"
-    reader = csv.DictReader(text.splitlines(keepends=True), dialect=dialect, strict=True)
-    rows = []
-    try:
-        for raw in reader:
-            if None in raw:
-                raise ImportFormatError(f"{path} line {reader.line_num}: more fields than the header has")
-            rows.append((reader.line_num, {k.strip().lower(): v for k, v in raw.items() if k is not None}))
-    except csv.Error as exc:
-        raise ImportFormatError(f"{path} line {reader.line_num}: malformed CSV: {exc}") from None
-    return [f.strip().lower() for f in reader.fieldnames or []], rows
+        return read_csv(path)
+    except DataIGMError as exc:
+        raise ImportFormatError(str(exc)) from None
 
 
 def infer_format(path: Path) -> str:
@@ -88,23 +79,22 @@ def _first(row: dict[str, str], columns: Iterable[str]) -> tuple[str | None, str
 
 
 def _number(path: Path, line: int, row: dict[str, str], columns: tuple[str, ...], cast: type):
+    """A seed, guidance scale or image size cell: finite and in range, or refused naming the line."""
     col, value = _first(row, columns)
     if value is None:
         return None
+    where = f"{path} line {line}: {col}"
     try:
-        number = float(value)
-    except ValueError:
-        raise ImportFormatError(f"{path} line {line}: {col} {value!r} is not a number") from None
-    if cast is not int:
-        return number
-    if not number.is_integer():
-        raise ImportFormatError(f"{path} line {line}: {col} {value!r} is not an integer")
-    number = int(value) if value.lstrip("-").isdigit() else int(number)
-    if col in SEED_COLUMNS and not 0 <= number <= MAX_SEED:
-        raise ImportFormatError(f"{path} line {line}: {col} {value} is outside 0..2**64-1")
-    if col not in SEED_COLUMNS and (not 8 <= number <= 4096 or number % 8):
-        raise ImportFormatError(f"{path} line {line}: {col} {value} must be a multiple of 8 in 8..4096")
-    return number
+        if cast is not int:
+            return number(value, where, *GUIDANCE_RANGE)
+        if col in SEED_COLUMNS:
+            return number(value, where, 0, MAX_SEED, integer=True, shown="0..2**64-1")
+        size = number(value, where, 8, 4096, integer=True)
+    except DataIGMError as exc:
+        raise ImportFormatError(str(exc)) from None
+    if size % 8:
+        raise ImportFormatError(f"{where} {value} must be a multiple of 8 in 8..4096")
+    return size
 
 
 def _flag_duplicates(rows: list[dict[str, Any]]) -> None:
@@ -189,11 +179,9 @@ def import_mma(path: Path, name: str, base_seed: int = 0) -> list[dict[str, Any]
 
 def _load_igmu(path: Path) -> dict[str, dict[str, list[str]]]:
     try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ImportFormatError(f"{path} line {exc.lineno}: not valid JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ImportFormatError(f"{path}: cannot read: {exc}") from None
+        data = read_json(path)
+    except DataIGMError as exc:
+        raise ImportFormatError(str(exc)) from None
     if not isinstance(data, dict):
         raise ImportFormatError(f"{path}: expected an object concept -> subclass -> [prompts]")
     for concept, subs in data.items():

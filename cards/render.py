@@ -69,4 +69,9 @@ def render_judge_card(config: dict[str, Any], plots: list[str] = ()) -> str:
 def write_judge_card(out: Path, config: dict[str, Any]) -> None:
     """Write the judge's model card into its artifact folder, with the plots found there."""
     plots = sorted(p.name for p in (out / "plots").glob("*.svg")) if (out / "plots").is_dir() else []
-    (out / "README.md").write_text(render_judge_card(config, plots))
+    tmp = out / ".README.md.tmp-card"  # written whole, then renamed: never a half-written card
+    try:
+        tmp.write_text(render_judge_card(config, plots))
+        tmp.replace(out / "README.md")
+    finally:
+        tmp.unlink(missing_ok=True)

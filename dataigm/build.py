@@ -17,6 +17,15 @@ def build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None 
     inline (default): every shard in this process, then pack. local/ray: datatrove executors, then
     pack. slurm: submits a job array and a dependent pack job. shard="i/N": only rank i of N.
     """
+    from dataigm.core.folders import writing_folder
+
+    with writing_folder(cfg.out, "release", "dataigm build", shared=shard is not None):
+        return _build(cfg, progress, engine, shard)
+
+
+def _build(cfg: BuildConfig, progress: bool = True, engine: EngineOptions | None = None,
+           shard: str | None = None) -> dict[str, Any]:
+    """The work of `build`, with the folder held."""
     from dataigm.core.extras import require
     from dataigm.stages.prepare import prepare
     from dataigm.stages.release import complete_interrupted_pack

@@ -137,6 +137,14 @@ def _add_hf_images(data, spec: str, license_: str) -> int:
 
 def train(data, kind: str, out: Path, nsfw: bool, **options: Any) -> dict[str, Any]:
     """Train a judge of `kind` (clip | yolo) on `data`, save it to `out` with its model card."""
+    from dataigm.core.folders import writing_folder
+
+    with writing_folder(str(out), "judge", "dataigm train-judge"):
+        return _train(data, kind, out, nsfw, **options)
+
+
+def _train(data, kind: str, out: Path, nsfw: bool, **options: Any) -> dict[str, Any]:
+    """The work of `train`, with the folder held."""
     from cards.render import write_judge_card
 
     if kind not in JUDGE_KINDS:

@@ -35,25 +35,28 @@ class Finding:
     detail: str = ""
 
 
-def _rows(folder: Path, config: str, columns: list[str]):
-    """Rows of the readable shards (an unreadable one is already a structure finding)."""
-    import pyarrow as pa
+def _rows(folder: Path, config: str, columns: list[str], unusable: frozenset[Path] | set[Path] = frozenset()):
+    """Rows of the config's shards that structure found readable and of the config's schema (the
+    others are already structure findings)."""
     import pyarrow.parquet as pq
 
     for shard in sorted(folder.glob(layout.config_shards(config))):
-        try:
-            pf = pq.ParquetFile(shard)
-        except (OSError, pa.ArrowInvalid):
+        if shard in unusable:
             continue
+        pf = pq.ParquetFile(shard)
         for group in range(pf.num_row_groups):
             yield from pf.read_row_group(group, columns=columns).to_pylist()
 
 
-def check_images(folder: Path, config: str) -> list[Finding]:
+def check_images(folder: Path, config: str, unusable: frozenset[Path] | set[Path] = frozenset()) -> list[Finding]:
     """Every stored image of a config whose bytes do not hash to its row's sha256."""
     out = []
-    for row in _rows(folder, config, ["id", "image", "sha256"]):
-        digest = hashlib.sha256(row["image"]["bytes"]).hexdigest()
+    for row in _rows(folder, config, ["id", "image", "sha256"], unusable):
+        data = (row["image"] or {}).get("bytes")
+        if data is None:
+            out.append(Finding("image_sha256", config, row["id"], False, "the row holds no image bytes"))
+            continue
+        digest = hashlib.sha256(data).hexdigest()
         if digest != row["sha256"]:
             out.append(Finding("image_sha256", config, row["id"], False, f"bytes hash to {digest[:16]}, "
                                                                            f"the row says {row['sha256'][:16]}"))
@@ -61,7 +64,8 @@ def check_images(folder: Path, config: str) -> list[Finding]:
 
 
 def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int, seed: int,
-               pipelines: dict[tuple, Any] | None = None) -> list[Finding]:
+               pipelines: dict[tuple, Any] | None = None,
+               unusable: frozenset[Path] | set[Path] = frozenset()) -> list[Finding]:
     """Generate `sample` random rows (and their batch mates) again and compare bytes. `pipelines`
     keeps loaded models between configs (a release's configs share one model)."""
     from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +77,7 @@ def regenerate(folder: Path, config: str, manifest: dict[str, Any], sample: int,
     columns = ["id", "prompt", "negative_prompt", "seed", "guidance_scale", "height", "width", "num_inference_steps",
                "scheduler", "scheduler_config", "dtype", "batch_size", "batch_id", "batch_position", "model_id",
                "model_revision", "sha256"]
-    rows = list(_rows(folder, config, columns))
+    rows = list(_rows(folder, config, columns, unusable))
     if not rows:
         return []
     picked = random.Random(f"{seed}:{config}").sample(rows, min(sample, len(rows)))
@@ -118,7 +122,8 @@ def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed:
 
         complete_interrupted_pack(Store(str(folder)))
     manifest = read_release(folder)
-    findings = [Finding("structure", "", "", False, p) for p in structure_problems(folder, manifest)]
+    unusable: set[Path] = set()
+    findings = [Finding("structure", "", "", False, p) for p in structure_problems(folder, manifest, unusable)]
     names = configs or list(manifest["configs"])
     unknown = sorted(set(names) - set(manifest["configs"]))
     if unknown:
@@ -126,13 +131,14 @@ def verify(source: str, configs: list[str] | None = None, sample: int = 0, seed:
         raise DataIGMError(f"--config {', '.join(unknown)}: not in {source} (configs: {known})")
     pipelines: dict[tuple, Any] = {}
     for name in names:
-        if manifest["configs"][name].get("kind") != "images":
+        info = manifest["configs"][name]
+        if not isinstance(info, dict) or info.get("kind") != "images":
             continue
-        found = check_images(folder, name)
+        found = check_images(folder, name, unusable)
         findings += found
         log.info("%s: images hashed, %d mismatch(es)", name, len(found))
         if sample:
-            findings += regenerate(folder, name, manifest, sample, seed, pipelines)
+            findings += regenerate(folder, name, manifest, sample, seed, pipelines, unusable)
     return findings
 
 

@@ -121,12 +121,15 @@ class ArtifactJudge:
         """Weights to safetensors, then config.json with the weights' sha256 (the judge's digest)."""
         import hashlib
 
-        from safetensors.torch import save_file
+        from safetensors.torch import save
+
+        from dataigm.core.storage import write_file
 
         folder.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().contiguous() for k, v in self.module.state_dict().items()}
         meta = {"format": "pt", "dataigm_artifact": str(ARTIFACT_FORMAT)}
-        save_file(state, folder / JUDGE_WEIGHTS, metadata=meta)
-        self.config["digest"] = hashlib.sha256((folder / JUDGE_WEIGHTS).read_bytes()).hexdigest()[:16]
+        weights = save(state, metadata=meta)
+        write_file(folder / JUDGE_WEIGHTS, weights)
+        self.config["digest"] = hashlib.sha256(weights).hexdigest()[:16]
         self.config["format_version"] = ARTIFACT_FORMAT
-        (folder / JUDGE_CONFIG).write_text(json.dumps(self.config, indent=2, sort_keys=True, default=str))
+        write_file(folder / JUDGE_CONFIG, json.dumps(self.config, indent=2, sort_keys=True, default=str))

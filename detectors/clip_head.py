@@ -116,5 +116,8 @@ class ClipHeadJudge(ArtifactJudge):
         judge.save(out)
         import pyarrow.parquet as pq
 
-        pq.write_table(predictions_table(data, "test", score, probs), out / JUDGE_PREDICTIONS)
+        from dataigm.core.storage import atomic_output
+
+        with atomic_output(out / JUDGE_PREDICTIONS) as tmp:
+            pq.write_table(predictions_table(data, "test", score, probs), tmp)
         return judge.config

@@ -16,11 +16,13 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 LFS_SUFFIXES = (".parquet", ".safetensors", ".png", ".bin", ".arrow")
+COUNT_LOCK = threading.Lock()
 ROOT = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
 
 
@@ -84,6 +86,12 @@ class Hub(BaseHTTPRequestHandler):
 
     def route(self, method: str) -> None:
         body = self.body() if method in ("POST", "PUT") else b""
+        down = ROOT / "fail-status"  # tests: answer every request with this status, as a Hub that is down, counted
+        if down.exists():
+            with COUNT_LOCK:
+                counter = ROOT / "failed-requests"
+                counter.write_text(str(int(counter.read_text() or 0) + 1 if counter.exists() else 1))
+            return self.send(int(down.read_text()), {"error": "Internal Error (test)"})
         failures = ROOT / "fail-next"  # tests: answer the next N writes with 503, as a struggling Hub would
         if method == "POST" and failures.exists() and int(failures.read_text() or 0) > 0:
             failures.write_text(str(int(failures.read_text()) - 1))

@@ -34,14 +34,18 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command line; returns the exit status."""
-    from dataigm.core.logs import configure
+    from dataigm.core.logs import configure, quiet_progress
 
     args = parser().parse_args(argv)
     configure(args.verbosity)
+    if not progress_enabled(args):
+        quiet_progress()
     try:
         return args.func(args)
     except DataIGMError as exc:
-        print(f"dataigm: error: {exc}", file=sys.stderr)
+        from dataigm.core.text import clean_line
+
+        print(f"dataigm: error: {clean_line(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("dataigm: interrupted; rerun the same command to resume (complete work is kept)", file=sys.stderr)

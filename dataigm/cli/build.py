@@ -9,6 +9,7 @@ from dataigm.cli.common import (
     add_deprecated,
     add_engine_args,
     add_release,
+    add_wait,
     curation_changes,
     engine_options,
     progress_enabled,
@@ -33,10 +34,12 @@ def build_verb(args: argparse.Namespace) -> int:
     from dataigm.build import build
     from dataigm.cli.checks import check_out_folder, positive
     from dataigm.core.errors import DataIGMError
-    from dataigm.core.plan import parse_shard, preset_config
+    from dataigm.core.folders import writing_folder
+    from dataigm.core.layout import PLAN
+    from dataigm.core.plan import load_plan, parse_shard, preset_config
     from dataigm.core.storage import Store
     from dataigm.core.taxonomy import load_taxonomy
-    from dataigm.stages.curate import judge_targets
+    from dataigm.stages.curate import check_judge_targets, judge_targets
     from dataigm.stages.imports import imported_concept
 
     if args.preset is None and not (args.concept or args.category):
@@ -46,7 +49,7 @@ def build_verb(args: argparse.Namespace) -> int:
     if args.shard:
         parse_shard(args.shard)
     positive(args, "count", "image_limit", "shard_size", "images_per_prompt", "batch_size", "tasks", "steps")
-    check_out_folder(args.out)
+    check_out_folder(args.out, "release")
     store = Store(args.out)  # fail fast on unknown names, before any import of torch
     taxonomy = load_taxonomy()
     names = [n for value in args.concept or [] for n in value.split(",") if n]
@@ -56,13 +59,20 @@ def build_verb(args: argparse.Namespace) -> int:
 
             raise UnknownNameError("category", category, taxonomy.categories)
         names.append(category)
-    taxonomy.resolve([n for n in names if imported_concept(store, n) is None])
+    concepts = taxonomy.resolve([n for n in names if imported_concept(store, n) is None])
+    judges = tuple(judge_targets(args.judge)) if args.judge else ()
+    if judges:  # a judge for nothing this build makes is refused before any work
+        held = [c.name for c in concepts]
+        if store.exists(PLAN):  # a resume: what the folder already holds counts too
+            held += list(load_plan(store)["concepts"])
+        check_judge_targets(judges, held, args.out)
     cfg = preset_config(
         args.preset or "full", args.out, concepts=names,
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,
         prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size,
-        curation={**curation_changes(args), **({"judges": tuple(judge_targets(args.judge))} if args.judge else {})})
-    result = build(cfg, progress=progress_enabled(args), engine=engine_options(args), shard=args.shard)
+        curation={**curation_changes(args), **({"judges": judges} if judges else {})})
+    with writing_folder(args.out, "release", "dataigm build", wait=args.wait, shared=bool(args.shard)):
+        result = build(cfg, progress=progress_enabled(args), engine=engine_options(args), shard=args.shard)
     if not result.get("packed"):
         extra = (f"submitted Slurm jobs {result['generate_job']} (generate) and {result['pack_job']} (pack)"
                  if "generate_job" in result else f"rank {args.shard} done: shards generated "
@@ -81,9 +91,11 @@ def build_verb(args: argparse.Namespace) -> int:
 
 def pack_verb(args: argparse.Namespace) -> int:
     """`dataigm pack`: write the release from complete shards (completes an interrupted pack)."""
+    from dataigm.core.folders import writing_folder
     from dataigm.stages.pack import pack
 
-    manifest = pack(args.release, progress=progress_enabled(args))
+    with writing_folder(args.release, "release", "dataigm pack", wait=args.wait, flag="", create=False):
+        manifest = pack(args.release, progress=progress_enabled(args))
     print(f"packed {args.release}: {len(manifest['configs'])} configs")
     return 0
 
@@ -106,12 +118,15 @@ def status_verb(args: argparse.Namespace) -> int:
 def curate_verb(args: argparse.Namespace) -> int:
     """`dataigm curate`: re-judge the shards whose policy changed, then pack (no generation)."""
     from dataigm.core.extras import require
+    from dataigm.core.folders import writing_folder
     from dataigm.stages.curate import recurate
     from dataigm.stages.pack import pack
 
     require("judges", "dataigm curate")
-    stats = recurate(args.release, args.judge, progress=progress_enabled(args), **curation_changes(args))
-    manifest = pack(args.release, progress=progress_enabled(args))
+    changes = curation_changes(args)
+    with writing_folder(args.release, "release", "dataigm curate", wait=args.wait, flag="", create=False):
+        stats = recurate(args.release, args.judge, progress=progress_enabled(args), **changes)
+        manifest = pack(args.release, progress=progress_enabled(args))
     dropped = sum(c.get("status", {}).get("dropped", 0) for c in manifest["configs"].values())
     print(f"re-curated {args.release}: {stats['curated']} shards judged again, {stats['skipped']} unchanged; "
           f"{dropped} rows dropped in all; packed (no image was generated)")
@@ -160,6 +175,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_curation_args(p, "defaults below")
     add_deprecated(p, "--curate-judge", "--judge", dest="judge", append=True)
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_wait(p)
     add_engine_args(p)
     p.set_defaults(func=build_verb)
 
@@ -168,6 +184,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "interrupted); refuses while any shard is missing and names them.")
     add_release(k, help="release folder of a build")
     k.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_wait(k)
     k.set_defaults(func=pack_verb)
 
     st = sub.add_parser("status", help="complete / missing / failed ranks of a build (exit 1 if incomplete)")
@@ -182,4 +199,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_release(c, help="release folder of a build")
     add_curation_args(c, "default: the build's")
     c.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_wait(c)
     c.set_defaults(func=curate_verb)

@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from dataigm.core.errors import DataIGMError
 
 
-def check_out_folder(out: str) -> None:
-    """--out must be new, empty, or a dataigm folder: never a folder of someone else's files."""
-    from dataigm.core.layout import MARKS
-    from dataigm.core.storage import Store
+def check_out_folder(out: str, kind: str | None = None) -> str:
+    """--out must be new, empty, or a dataigm folder (its owner marker, or a folder from before
+    markers) of a kind a verb writing `kind` may write (None: any kind): never someone else's files.
+    Returns how it is ours ("new", "marked", "legacy")."""
+    from dataigm.core.folders import check_folder_kind, folder_kind
 
+    if kind is None:
+        try:
+            found = folder_kind(out)[0] if out and out.strip() else None
+        except DataIGMError:  # a file: check_folder_kind says so, naming --out
+            found = None
+        kind = found or "release"
+    return check_folder_kind(out, kind, "--out")
+
+
+def check_out_file(out: str, suffixes: tuple[str, ...], flag: str = "--out") -> Path:
+    """A file a verb writes, checked before any work: one of `suffixes`, not a folder, and its
+    folder an existing folder (never created behind the user's back, never a file)."""
     if not out or not out.strip():
-        raise DataIGMError("--out is empty; give a folder")
-    store = Store(out)
-    if not store.exists(""):
-        return
-    if not store.fs.isdir(store.root):
-        raise DataIGMError(f"--out {out}: exists and is not a folder")
-    entries = store.fs.ls(store.root, detail=False)
-    if entries and not any(store.exists(mark) for mark in MARKS):
-        raise DataIGMError(f"--out {out}: the folder holds other files and is not a dataigm folder; "
-                           "give a new or empty folder")
+        raise DataIGMError(f"{flag} is empty; give a file name")
+    path = Path(out)
+    if path.suffix.lower() not in suffixes:
+        raise DataIGMError(f"{flag} {out}: use a {' or '.join(suffixes)} file name")
+    if path.is_dir():
+        raise DataIGMError(f"{flag} {out}: is a folder; give a file name")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise DataIGMError(f"{flag} {out}: {parent} is a file, not a folder")
+        if parent.is_dir():
+            break
+    if not path.parent.is_dir():
+        raise DataIGMError(f"{flag} {out}: the folder {path.parent} does not exist; create it first")
+    return path
 
 
 def positive(args: argparse.Namespace, *names: str) -> None:

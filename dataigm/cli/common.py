@@ -33,6 +33,12 @@ class Parser(argparse.ArgumentParser):
                           default=argparse.SUPPRESS, help="debug log lines")
 
 
+def add_wait(p: argparse.ArgumentParser) -> None:
+    """--wait, on every verb that writes a folder (see core.folders: one writer at a time)."""
+    p.add_argument("--wait", action="store_true", help="if another dataigm command is writing the folder, wait "
+                   "for it to finish instead of stopping")
+
+
 def progress_enabled(args: argparse.Namespace) -> bool:
     """Progress bars unless --no-progress or --quiet."""
     return not getattr(args, "no_progress", False) and getattr(args, "verbosity", 0) >= 0

@@ -20,7 +20,7 @@ def _cmd_train_judge(args: argparse.Namespace) -> int:
     positive(args, "epochs", "imgsz")
     _, _, nsfw, _ = judge_target(args.target)
     out = Path(args.out or f"judges/{args.target}-{args.kind}")
-    check_out_folder(str(out))
+    check_out_folder(str(out), "judge")
     data = collect(args.target, release(args), progress=progress_enabled(args))
     if args.extra_images:
         n = add_real_images(data, Path(args.extra_images), args.extra_license, nsfw)
@@ -35,7 +35,10 @@ def _cmd_train_judge(args: argparse.Namespace) -> int:
                    "seed": args.seed, "dtype": args.dtype, "compare_with": compare}
     else:
         options = {"arch": args.yolo_model, "imgsz": args.imgsz, "epochs": args.epochs or 1, "seed": args.seed}
-    config = train(data, args.kind, out, nsfw, **options)
+    from dataigm.core.folders import writing_folder
+
+    with writing_folder(str(out), "judge", "dataigm train-judge", wait=args.wait):
+        config = train(data, args.kind, out, nsfw, **options)
     print(_training_summary(out, config))
     return 0
 
@@ -68,50 +71,47 @@ def _cmd_judge(args: argparse.Namespace) -> int:
     import pyarrow.parquet as pq
     from tqdm.auto import tqdm
 
-    from dataigm.cli.checks import in_range
+    from dataigm.cli.checks import check_out_file, in_range
     from dataigm.cli.common import progress_enabled, release
     from dataigm.core.extras import require
     from dataigm.core.registry import resolve_judge
+    from dataigm.core.storage import atomic_output
     from dataigm.judging import folder_images, judge_stream, release_images
 
     require("judges", "dataigm judge")
     in_range(args, "nudenet_threshold", 0, 1)
-    out = Path(args.out)
-    if out.suffix not in (".csv", ".parquet"):
-        raise DataIGMError(f"--out {out}: use a .csv or .parquet file name")
+    out = check_out_file(args.out, (".csv", ".parquet"))
     labels = args.nudenet_labels.split(",") if args.nudenet_labels else None
     judge = resolve_judge(args.judge, nudenet_threshold=args.nudenet_threshold, nudenet_labels=labels,
                           dtype=args.dtype).load()
     items = (release_images(args.config, release(args), None, args.split) if args.config
              else folder_images(Path(args.release)))
-    tmp = out.with_name(f".{out.name}.tmp")
     writer = None
     total = flagged = 0
-    try:
-        with tqdm(desc=f"judge ({judge.name})", unit="img", disable=not progress_enabled(args), delay=2) as bar:
-            for rows in judge_stream(judge, items):
-                table = pa.Table.from_pylist(rows)
-                if writer is None:
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    writer = (pacsv.CSVWriter(str(tmp), table.schema) if out.suffix == ".csv"
-                              else pq.ParquetWriter(str(tmp), table.schema))
-                writer.write_table(table)
-                total += len(rows)
-                flagged += sum(r["decision"] for r in rows)
-                bar.update(len(rows))
-        if writer is not None:
-            writer.close()
-            tmp.replace(out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    with atomic_output(out) as tmp:
+        try:
+            with tqdm(desc=f"judge ({judge.name})", unit="img", disable=not progress_enabled(args), delay=2) as bar:
+                for rows in judge_stream(judge, items):
+                    table = pa.Table.from_pylist(rows)
+                    if writer is None:
+                        writer = (pacsv.CSVWriter(str(tmp), table.schema) if out.suffix.lower() == ".csv"
+                                  else pq.ParquetWriter(str(tmp), table.schema))
+                    writer.write_table(table)
+                    total += len(rows)
+                    flagged += sum(r["decision"] for r in rows)
+                    bar.update(len(rows))
+        finally:
+            if writer is not None:
+                writer.close()
+        if writer is None:
+            raise DataIGMError(f"{args.release}: no images to judge")
     print(f"{total} images judged by {judge.name} (threshold {judge.threshold}): {flagged} flagged -> {out}")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The judge verbs' parsers."""
-    from dataigm.cli.common import DTYPES, RELEASE_HELP, add_deprecated, add_release
+    from dataigm.cli.common import DTYPES, RELEASE_HELP, add_deprecated, add_release, add_wait
     from dataigm.core.defaults import default_model
 
     t = sub.add_parser("train-judge", help="train and evaluate a judge on a DataIGM release",
@@ -136,6 +136,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     t.add_argument("--extra-license", default="unknown", help="license of the extra images")
     t.add_argument("--no-compare", action="store_true", help="skip the comparison with reference detectors")
     t.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_wait(t)
     t.set_defaults(func=_cmd_train_judge)
 
     j = sub.add_parser("judge", help="run a judge over images; one row per image to CSV or parquet",

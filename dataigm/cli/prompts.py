@@ -9,18 +9,21 @@ from pathlib import Path
 
 
 def print_counts(rows: list[dict], sample: int = 6) -> None:
-    """A sample of the rows and their counts per role and subclass, printed after prompts are written."""
+    """A sample of the rows and their counts per role and subclass, printed after prompts are written
+    (imported text is echoed without terminal escapes)."""
+    from dataigm.core.text import clean_line
+
     print("sample:")
     step = max(1, len(rows) // sample)
     for row in rows[::step][:sample]:
         kind = f"/{row['kind']}" if row.get("kind") else ""
-        print(f"  [{row['role']}{kind}] {row['prompt']}")
+        print(clean_line(f"  [{row['role']}{kind}] {row['prompt']}"))
     print("counts per role:")
     for (role, kind), n in sorted(Counter((r["role"], r.get("kind") or "") for r in rows).items()):
         print(f"  {role}{'/' + kind if kind else ''}: {n}")
     print("counts per subclass:")
     for sub, n in sorted(Counter(r["subclass"] for r in rows).items()):
-        print(f"  {sub}: {n}")
+        print(clean_line(f"  {sub}: {n}"))
     dups = sum(1 for r in rows if r.get("duplicate_of"))
     if dups:
         print(f"flagged duplicates (kept): {dups}")
@@ -54,6 +57,7 @@ def _publish_prompt_config(out: str, name: str, table, label_names, category: st
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.core.folders import writing_folder
     from dataigm.core.plan import preset_config
     from dataigm.core.registry import builder_for
     from dataigm.core.taxonomy import load_taxonomy
@@ -61,14 +65,15 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     concept = load_taxonomy().concept(args.concept)
     positive(args, "count", "images_per_prompt")
-    check_out_folder(args.out)
+    check_out_folder(args.out, "prompts")
     recipe = builder_for(concept).recipe(concept)
     print(f"{concept.name}: recipe {recipe.source} yields up to {recipe.capacity} distinct forget scenes")
     cfg = preset_config("full", args.out, prompt_count=args.count, settings={"base_seed": args.seed},
                         images_per_prompt=args.images_per_prompt)
     rows = prompt_rows(concept, cfg)
-    counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, concept.label_names),
-                                    concept.label_names, concept.category, concept.nsfw)
+    with writing_folder(args.out, "prompts", "dataigm prompts generate", wait=args.wait):
+        counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, concept.label_names),
+                                        concept.label_names, concept.category, concept.nsfw)
     print(f"wrote config {concept.prompt_config} to {args.out}: {counts}")
     print_counts(rows)
     return 0
@@ -76,13 +81,14 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 def _cmd_import(args: argparse.Namespace) -> int:
     from dataigm.cli.checks import check_out_folder
+    from dataigm.core.folders import writing_folder
     from dataigm.core.registry import BUILDERS
     from dataigm.core.storage import Store
     from dataigm.core.taxonomy import IMPORTED
     from dataigm.stages.imports import imported_concept, save_import
     from dataigm.stages.prepare import prompt_table
 
-    check_out_folder(args.out)
+    check_out_folder(args.out, "prompts")
     path = Path(args.path)
     if args.attacks:
         from dataigm.core.taxonomy import load_taxonomy
@@ -93,10 +99,11 @@ def _cmd_import(args: argparse.Namespace) -> int:
                                                                args.seed, args.attacks)
     store = Store(args.out)
     fmt = args.format or rows[0]["source"].split(":", 1)[0]
-    save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=attacks)
-    concept = imported_concept(store, name)
-    counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, None), None, IMPORTED,
-                                    concept.nsfw, {"source": f"{fmt}:{path.name}", "attacks": attacks})
+    with writing_folder(args.out, "prompts", "dataigm prompts import", wait=args.wait):
+        save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=attacks)
+        concept = imported_concept(store, name)
+        counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, None), None, IMPORTED,
+                                        concept.nsfw, {"source": f"{fmt}:{path.name}", "attacks": attacks})
     target = f"; attacks {attacks}" if attacks else ""
     print(f"wrote config {concept.prompt_config} to {args.out}: {counts}{target}; build its images with "
           f"dataigm build --out {args.out} --concept {name}")
@@ -106,6 +113,8 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The taxonomy and prompt verbs' parsers."""
+    from dataigm.cli.common import add_wait
+
     c = sub.add_parser("concepts", help="print the CatIGMU taxonomy (tree with counts, or JSON)",
                        description="Print the taxonomy: category -> concept (with benchmark ids) -> subclass.")
     c.add_argument("concept", nargs="*", help="check these names exist")
@@ -124,6 +133,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--count", type=int, help="forget prompts (default: the recipe's size)")
     g.add_argument("--seed", type=int, default=0, help="base seed (default 0)")
     g.add_argument("--images-per-prompt", type=int, help="seeds per prompt (default: taxonomy)")
+    add_wait(g)
     g.set_defaults(func=_cmd_generate)
     i = verbs.add_parser("import", help="import an I2P-style CSV or IGMU JSON as NAME-prompts",
                          description="Import a peer prompt set into the release folder --out as NAME-prompts; build "
@@ -138,4 +148,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     i.add_argument("--seed", type=int, default=0, help="base seed for rows without their own")
     i.add_argument("--safe", action="store_true",
                    help="the set is not nsfw (default: treated as nsfw: gated, NudeNet verdicts recorded)")
+    add_wait(i)
     i.set_defaults(func=_cmd_import)

@@ -7,9 +7,18 @@ from pathlib import Path
 
 
 def _cmd_publish(args: argparse.Namespace) -> int:
-    from dataigm.hub.publish import publish
+    from contextlib import nullcontext
 
-    result = publish(Path(args.release), args.repo, args.version, dry_run=args.dry_run, private=args.private)
+    from dataigm.core.folders import writing_folder
+    from dataigm.core.hub_access import check_repo_id
+    from dataigm.hub.publish import check_version, publish
+
+    check_version(args.version)
+    check_repo_id(args.repo)
+    local = Path(args.release).is_dir()  # publishing completes an interrupted pack first: one writer at a time
+    with (writing_folder(args.release, "release", "dataigm publish", wait=args.wait, flag="", create=False)
+          if local else nullcontext()):
+        result = publish(Path(args.release), args.repo, args.version, dry_run=args.dry_run, private=args.private)
     if result.get("resumed"):
         print(f"{args.repo}: the release commit {result['commit']} was already on the Hub without its tag; "
               f"tagged it {result['tag']} (nothing committed twice)")
@@ -35,15 +44,17 @@ def _cmd_publish_judge(args: argparse.Namespace) -> int:
 
 
 def _cmd_info(args: argparse.Namespace) -> int:
+    from dataigm.core.text import clean_line
     from dataigm.hub.publish import info
 
-    print(info(args.release))
+    for line in info(args.release).splitlines():  # config names come from the release: no escapes echoed
+        print(clean_line(line))
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The Hub verbs' parsers."""
-    from dataigm.cli.common import add_release
+    from dataigm.cli.common import add_release, add_wait
 
     p = sub.add_parser("publish", help="publish a release folder as one Hub commit + an immutable tag",
                        description="Upload a packed release folder to a Hugging Face dataset repo as ONE commit "
@@ -55,6 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--version", required=True, help="X.Y.Z (tag vX.Y.Z; refused if it exists)")
     p.add_argument("--dry-run", action="store_true", help="print the operations and the card; upload nothing")
     p.add_argument("--private", action="store_true")
+    add_wait(p)
     p.set_defaults(func=_cmd_publish)
     j = sub.add_parser("publish-judge", help="publish a judge artifact to a model repo")
     j.add_argument("artifact", metavar="ARTIFACT", help="judge artifact folder")

@@ -5,21 +5,28 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from dataigm.core.errors import DataIGMError
-
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from dataigm.cli.checks import in_range
+    from contextlib import ExitStack
+
+    from dataigm.cli.checks import check_out_file, in_range
     from dataigm.core.extras import require
-    from dataigm.report.page import render
+    from dataigm.core.folders import folder_lock
+    from dataigm.report.page import kind_of, render
 
     require("report", "dataigm report")
     in_range(args, "max_images", 0, 100_000)
-    out = Path(args.out)
-    if out.suffix.lower() not in (".html", ".htm"):
-        raise DataIGMError(f"--out {out}: use an .html file name")
-    stats = render(args.paths, out, args.max_images, int(args.max_mb * 1_000_000), not args.no_plot_files,
-                   args.config)
+    in_range(args, "max_mb", 0, 10_000)
+    out = check_out_file(args.out, (".html", ".htm"))
+    kinds = {path: kind_of(path) for path in args.paths}
+    with ExitStack() as locks:
+        if not args.no_plot_files:  # plots go next to the local inputs (runs: the first): one writer at a time
+            runs = [p for p in args.paths if kinds[p] == "evaluation"][:1]
+            for path in dict.fromkeys(p for p in args.paths if Path(p).is_dir() and
+                                      (kinds[p] != "evaluation" or p in runs)):
+                locks.enter_context(folder_lock(path, "dataigm report", wait=args.wait))
+        stats = render(args.paths, out, args.max_images, int(args.max_mb * 1_000_000), not args.no_plot_files,
+                       args.config)
     print(f"wrote {out}: {stats['sections']} sections, {stats['images']} images, "
           f"{stats['bytes'] / 1e6:.1f} MB, {stats['seconds']} s")
     return 0
@@ -39,4 +46,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--config", action="append", help="release: only these configs")
     r.add_argument("--no-plot-files", action="store_true",
                    help="do not also write the plots next to their inputs (release/plots, artifact/plots)")
+    r.add_argument("--wait", action="store_true", help="if another dataigm command is writing an input folder, "
+                   "wait for it to finish instead of stopping")
     r.set_defaults(func=_cmd_report)

@@ -4,38 +4,38 @@ from __future__ import annotations
 
 import argparse
 
-from dataigm.core.errors import DataIGMError
-
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     import csv
     from collections import Counter
+    from contextlib import nullcontext
     from pathlib import Path
 
-    from dataigm.cli.checks import in_range
+    from dataigm.cli.checks import check_out_file, in_range
     from dataigm.core.extras import require
+    from dataigm.core.folders import writing_folder
+    from dataigm.core.storage import atomic_output
+    from dataigm.core.text import clean_line, csv_cell
     from dataigm.verify import as_rows, verify
 
     in_range(args, "sample", 0, 10**6)
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix != ".csv":
-        raise DataIGMError(f"--out {out}: use a .csv file name")
+    out = check_out_file(args.out, (".csv",)) if args.out is not None else None
     if args.sample:
         require("build", "dataigm verify --sample")
-    findings = verify(args.release, args.config, args.sample or 0, args.seed)
+    local = Path(args.release).is_dir()  # it may complete an interrupted pack: one writer at a time
+    with (writing_folder(args.release, "release", "dataigm verify", wait=args.wait, flag="", create=False)
+          if local else nullcontext()):
+        findings = verify(args.release, args.config, args.sample or 0, args.seed)
     bad = [f for f in findings if not f.ok]
     checked = Counter(f.check for f in findings)
     for f in bad:
-        where = " ".join(x for x in (f.config, f.row) if x)
-        print(f"MISMATCH {f.check} {where}: {f.detail}")
+        where = "".join(f" {x}" for x in (f.config, f.row) if x)
+        print(clean_line(f"MISMATCH {f.check}{where}: {f.detail}"))
     if out is not None:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(f".{out.name}.tmp")
-        with tmp.open("w", newline="") as handle:
+        with atomic_output(out) as tmp, tmp.open("w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=["check", "config", "row", "ok", "detail"])
             writer.writeheader()
-            writer.writerows(as_rows(findings))
-        tmp.replace(out)
+            writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in as_rows(findings))
     regenerated = checked.get("regenerated", 0)
     print(f"{args.release}: structure {'ok' if not checked.get('structure') else 'BROKEN'}; "
           f"{len(bad)} problem(s); {regenerated} row(s) regenerated"
@@ -45,7 +45,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The `verify` parser."""
-    from dataigm.cli.common import add_deprecated, add_release
+    from dataigm.cli.common import add_deprecated, add_release, add_wait
 
     v = sub.add_parser("verify", help="check a release: structure, image hashes, regenerated rows (exit 1 on any "
                        "mismatch)", description="Re-hash every stored image against its sha256, check shards against "
@@ -55,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--config", action="append", help="only these configs (repeatable)")
     v.add_argument("--sample", type=int, default=0, help="rows to regenerate per image config (default 0)")
     v.add_argument("--seed", type=int, default=0, help="which rows are sampled")
-    v.add_argument("--out", help="FILE.csv to write: one row per check")
+    v.add_argument("--out", help="FILE.csv to write: one row per check (its folder must exist)")
     add_deprecated(v, "--report", "--out", dest="out")
+    add_wait(v)
     v.set_defaults(func=_cmd_verify)

@@ -51,3 +51,21 @@ def parse_hub_id(spec: str) -> tuple[str, str | None] | None:
     if not HUB_ID_RE.fullmatch(repo):
         return None
     return repo, revision or None
+
+
+def check_repo_id(repo: str, flag: str = "--repo") -> str:
+    """A Hub repo id a verb writes to, checked before anything is written: ORG/NAME with the Hub's
+    own rules (letters, digits, '-', '_', '.'; no leading or trailing '-' or '.', no '--' or '..',
+    at most 96 characters, not ending in .git)."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    from dataigm.core.errors import DataIGMError
+
+    if not isinstance(repo, str) or repo.count("/") != 1:
+        raise DataIGMError(f"{flag} {repo!r}: expected ORG/NAME (a bare name only resolves to a local folder)")
+    try:
+        validate_repo_id(repo)
+    except HFValidationError as exc:
+        raise DataIGMError(f"{flag} {repo!r}: not a valid Hub repo id ({str(exc).split(':')[0]})") from None
+    return repo

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import sys
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,12 +18,22 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 MAX_PIXELS = 4096 * 4096  # larger images are refused before decoding
 
 
+def _pillow_open(data: bytes) -> Image.Image:
+    """Pillow's own `Image.open`. Importing ultralytics replaces `PIL.Image.open` with a wrapper that,
+    on a file Pillow cannot identify, tries to pip-install pi-heif and then fails with an unrelated
+    error: an unreadable image must stay one clear line, and never install anything."""
+    opener = Image.open
+    if getattr(opener, "__module__", "PIL.Image") != "PIL.Image":
+        opener = getattr(sys.modules.get(opener.__module__), "_image_open", opener)
+    return opener(io.BytesIO(data))
+
+
 def decode(data: bytes, where: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Bytes -> fully decoded RGB image, or one DataIGMError naming `where`."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image = _pillow_open(data)
             width, height = image.size
             if width * height > max_pixels:
                 raise DataIGMError(f"{where}: {width}x{height} pixels is over the {max_pixels:,}-pixel limit")

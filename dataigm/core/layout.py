@@ -55,10 +55,10 @@ STAGING = f"{WORK}/staging"  # what a pack writes before its commit
 TRASH = f"{WORK}/trash"  # configs a pack replaces, until its commit completes
 JOURNAL = f"{WORK}/pack-journal.json"  # the commit point of a pack: what to move into place
 LOGS = f"{WORK}/logs"  # engine (datatrove) logs, one folder per stage and task count
-# Reserved for folder locks and ownership markers (issue 20): nothing writes them yet.
+# The folder lock (who writes the folder now) and the owner marker (the folder is dataigm's, of
+# which kind): every folder kind has them, judge artifacts and run folders too (core.folders).
 FOLDER_LOCK = f"{WORK}/folder.lock"
 OWNER = f"{WORK}/owner.json"
-MARKS = (MANIFEST, WORK)  # a folder holding either of these is a dataigm folder
 DONE_SUFFIX = ".done.json"
 
 
@@ -80,6 +80,11 @@ def images_shard(shard: str) -> str:
 def verdicts_shard(shard: str) -> str:
     """Curation verdicts of one shard (`<concept>/NNNNN`)."""
     return f"{VERDICTS}/{shard}.parquet"
+
+
+def concept_work(concept: str) -> tuple[str, str]:
+    """The work-area folders of one concept's generated image shards and verdict shards."""
+    return f"{IMAGES}/{concept}", f"{VERDICTS}/{concept}"
 
 
 def marker_of(shard_file_rel: str) -> str:

@@ -14,6 +14,15 @@ def get(name: str = "") -> logging.Logger:
     return logging.getLogger(f"{LOGGER}.{name}" if name else LOGGER)
 
 
+class _OneLine(logging.Formatter):
+    """Log lines echo names from data: one printable line each (no terminal escapes)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        from dataigm.core.text import clean_line
+
+        return clean_line(super().formatMessage(record))
+
+
 class _Stderr(logging.StreamHandler):
     """Writes to whatever sys.stderr is at the time of each record (tests and tools replace it)."""
 
@@ -33,6 +42,28 @@ def configure(verbosity: int = 0) -> None:
     root.setLevel(level)
     if not any(isinstance(h, _Stderr) for h in root.handlers):
         handler = _Stderr()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+        handler.setFormatter(_OneLine("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
         root.addHandler(handler)
     root.propagate = False
+
+
+def quiet_progress() -> None:
+    """--no-progress and --quiet: no progress bar from the libraries either (huggingface_hub's
+    downloads, transformers' "Loading weights", datasets, diffusers), in this process and in the
+    workers it starts. Libraries imported later read the environment; those already imported are
+    told directly."""
+    import os
+
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "1"
+    os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
+    if "huggingface_hub" in sys.modules:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    for name in ("transformers", "diffusers"):
+        if name in sys.modules:
+            import importlib
+
+            importlib.import_module(f"{name}.utils.logging").disable_progress_bar()
+    if "datasets" in sys.modules:
+        sys.modules["datasets"].disable_progress_bars()

@@ -23,6 +23,7 @@ SCHEDULERS = {
 DTYPES = ("auto", "fp32", "fp16", "bf16")
 DEVICES = ("auto", "cpu", "cuda")
 SAFETY_POLICIES = ("off", "on")
+GUIDANCE_RANGE = (0.0, 50.0)  # classifier-free guidance scales dataigm accepts (flags and imported rows)
 LEGACY_KEYS = ("extra",)  # recorded by older plans, never read
 
 
@@ -73,8 +74,8 @@ class GenerationSettings:
                        f" (known: default, {', '.join(SCHEDULERS)})")
         if not isinstance(self.steps, int) or not 1 <= self.steps <= 1000:
             out.append(f"--steps must be an integer in 1..1000, got {self.steps!r}")
-        if not 0 <= self.guidance <= 50:
-            out.append(f"--guidance must be in 0..50, got {self.guidance}")
+        if not GUIDANCE_RANGE[0] <= self.guidance <= GUIDANCE_RANGE[1]:
+            out.append(f"--guidance must be in {GUIDANCE_RANGE[0]:g}..{GUIDANCE_RANGE[1]:g}, got {self.guidance}")
         for name in ("height", "width"):
             value = getattr(self, name)
             if value < 8 or value % 8:

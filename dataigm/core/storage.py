@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import fsspec
@@ -129,6 +131,26 @@ class Store:
         self.fs.makedirs(self.path(rel).rsplit("/", 1)[0], exist_ok=True)
         with FileLock(self.path(rel) + ".lock"):
             yield
+
+
+@contextmanager
+def atomic_output(path: Path | str) -> Iterator[Path]:
+    """A temporary path beside local file `path` to write (in any way: a stream, a library's
+    save); renamed to `path` when the block succeeds, deleted when it fails: no half-written file
+    and no temporary left."""
+    final = Path(path)
+    tmp = final.with_name(f".{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_file(path: Path | str, data: bytes | str) -> None:
+    """Write a local file atomically (see `atomic_output`)."""
+    with atomic_output(path) as tmp:
+        tmp.write_bytes(data.encode() if isinstance(data, str) else data)
 
 
 def row_groups(path: str, columns: list[str]) -> Iterator[pa.Table]:

@@ -19,7 +19,7 @@ from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
 from dataigm.hub.calls import hub_call, status_of
 
-VERSION_RE = re.compile(r"^\d+\.\d+\.\d+$")
+VERSION_RE = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")  # X.Y.Z, no leading zeros (semver)
 log = get("publish")
 
 
@@ -163,15 +163,22 @@ def _untagged_release(api, repo: str, tag: str, folder: Path) -> str | None:
     return commits[0].commit_id if Path(path).read_bytes() == (folder / layout.MANIFEST).read_bytes() else None
 
 
+def check_version(version: str) -> str:
+    """A release version X.Y.Z: three numbers without leading zeros (01.002.0003 is not 1.2.3)."""
+    if not isinstance(version, str) or not VERSION_RE.match(version):
+        raise DataIGMError(f"--version {version!r}: expected X.Y.Z, three numbers without leading zeros")
+    return version
+
+
 def publish(folder: Path, repo: str, version: str, dry_run: bool = False, private: bool = False) -> dict[str, Any]:
     """Publish a release folder as one Hub commit plus the tag vVERSION (or finish a publish killed before its tag)."""
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
-    if not VERSION_RE.match(version):
-        raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
-    if repo.count("/") != 1:
-        raise DataIGMError(f"--repo {repo!r}: expected ORG/NAME (a bare name only resolves to a local folder)")
+    from dataigm.core.hub_access import check_repo_id
+
+    check_version(version)
+    check_repo_id(repo)
     if folder.is_dir():
         from dataigm.core.storage import Store
         from dataigm.stages.release import complete_interrupted_pack
@@ -212,28 +219,34 @@ def publish_judge(artifact: Path, repo: str, version: str | None = None, private
     artifact's own files (weights, config, card, predictions), never anything else in the folder."""
     from huggingface_hub import CommitOperationAdd, HfApi
 
+    from cards.render import render_judge_card
+    from dataigm.core.hub_access import check_repo_id
     from dataigm.core.registry import DETECTORS
 
-    if version and not VERSION_RE.match(version):
-        raise DataIGMError(f"--version {version!r}: expected X.Y.Z")
+    if version is not None:
+        check_version(version)
+    check_repo_id(repo)
     for name in (layout.JUDGE_CONFIG, layout.JUDGE_WEIGHTS, layout.JUDGE_CARD):
         if not (artifact / name).is_file():
             raise DataIGMError(f"{artifact}: missing {name}; not a judge artifact")
     DETECTORS.get("judge")(str(artifact))  # refuses a config or weights that do not load safely
-    from cards.render import write_judge_card
-
-    write_judge_card(artifact, json.loads((artifact / layout.JUDGE_CONFIG).read_text()))  # with the report's plots
-    files = [artifact / name for name in layout.JUDGE_FILES if (artifact / name).is_file()]
     plots = artifact / layout.PLOTS
-    files += sorted(plots.glob("*.svg")) if plots.is_dir() else []
-    skipped = sorted(p.name for p in artifact.iterdir() if p not in files and p.name != layout.PLOTS)
+    svgs = sorted(plots.glob("*.svg")) if plots.is_dir() else []
+    # The card is rendered with the report's plots and uploaded; the artifact folder is only read.
+    card = render_judge_card(json.loads((artifact / layout.JUDGE_CONFIG).read_text()), [p.name for p in svgs])
+    files = [artifact / name for name in layout.JUDGE_FILES
+             if (artifact / name).is_file() and name != layout.JUDGE_CARD]
+    files += svgs
+    skipped = sorted(p.name for p in artifact.iterdir()
+                     if p not in files and p.name not in (layout.PLOTS, layout.WORK, layout.JUDGE_CARD))
     api = HfApi()
     hub_call(api.create_repo, repo, repo_type="model", private=private, exist_ok=True, what=f"creating {repo}")
     refs = hub_call(api.list_repo_refs, repo, what=f"listing tags of {repo}")
     if version and f"v{version}" in [t.name for t in refs.tags]:
         raise DataIGMError(f"{repo} already has tag v{version}")
     parent = hub_call(api.model_info, repo, what=f"reading {repo}").sha
-    ops = [CommitOperationAdd(str(p.relative_to(artifact)), str(p)) for p in files]
+    ops = [CommitOperationAdd(layout.JUDGE_CARD, card.encode()),
+           *[CommitOperationAdd(str(p.relative_to(artifact)), str(p)) for p in files]]
     commit = hub_call(api.create_commit, repo, ops, commit_message=f"dataigm judge {version or ''}".strip(),
                       parent_commit=parent, what=f"committing to {repo}")
     if version:

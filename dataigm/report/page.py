@@ -75,10 +75,9 @@ def render(paths: list[str], out: Path, max_images: int = 200, max_bytes: int = 
     html = env.get_template("report.html.j2").render(
         title="DataIGM report", version=version("dataigm"), inputs=paths, sections=sections, thumbs=thumbs,
         figure_uris=figures, size_note=size_note)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(html)
-    tmp.replace(out)
+    from dataigm.core.storage import write_file
+
+    write_file(out, html)
     seconds = time.time() - started
     log.info("report %s: %d sections, %d images, %.1f MB in %.1f s", out, len(sections), shown,
              out.stat().st_size / 1e6, seconds)

@@ -32,12 +32,16 @@ class Figure:
         self.name, self.title, self.svg = name, title, buf.getvalue()
 
     def save(self, folder: Path | None) -> Path | None:
-        """Write the SVG into `folder` (nothing when None); returns its path."""
+        """Write the SVG into `folder` atomically (nothing when None); returns its path. The name
+        may come from data (a method or config name): it becomes one safe file name, never a path."""
+        from dataigm.core.storage import write_file
+        from dataigm.core.text import safe_file_name
+
         if folder is None:
             return None
         folder.mkdir(parents=True, exist_ok=True)
-        path = folder / f"{self.name}.svg"
-        path.write_text(self.svg)
+        path = folder / f"{safe_file_name(self.name)}.svg"
+        write_file(path, self.svg)
         return path
 
 

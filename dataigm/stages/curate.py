@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -104,6 +105,15 @@ def recurate(out: str, judges: list[str] | None = None, progress: bool = True, *
     replace the build's) and any other `CurationOptions` field (None: keep the build's). Shards whose
     verdicts were made by another policy are judged again; `pack` then rewrites the release. The
     plan records the new options only once the folder is known to be re-curatable."""
+    from dataigm.core.folders import writing_folder
+
+    with writing_folder(out, "release", "dataigm curate", flag="", create=False):
+        return _recurate(out, judges, progress, **changes)
+
+
+def _recurate(out: str, judges: list[str] | None = None, progress: bool = True,
+              **changes: Any) -> dict[str, int]:
+    """The work of `recurate`, with the folder held."""
     from tqdm.auto import tqdm
 
     from dataigm.stages.release import complete_interrupted_pack
@@ -121,6 +131,7 @@ def recurate(out: str, judges: list[str] | None = None, progress: bool = True, *
         given = {k: v for k, v in changes.items() if v is not None}
         if judges:
             given["judges"] = tuple(judge_targets(judges))
+            check_judge_targets(given["judges"], list(plan.concepts), out)
         options = dataclasses.replace(plan.config.curation, **given)
         options = dataclasses.replace(options, clip_dtype=chosen_precision(options.clip_dtype))
         complete_interrupted_pack(store)
@@ -131,6 +142,35 @@ def recurate(out: str, judges: list[str] | None = None, progress: bool = True, *
     for shard in tqdm(todo, desc="curate", unit="shard", disable=not progress):
         curate_shard(store, shard, curators)
     return {"shards": len(shards), "curated": len(todo), "skipped": len(shards) - len(todo)}
+
+
+def check_judge_targets(judges: tuple[tuple[str, str], ...] | list[tuple[str, str]], concepts: list[str],
+                        where: str) -> None:
+    """Refuse, before any work, a judge that would judge nothing here: one trained for a concept or
+    category `where` does not hold (its `concepts`), one whose config names a target that is not in
+    the taxonomy, or a concept judge whose target is not among its own labels (an edited config)."""
+    from dataigm.core.errors import suggest
+    from dataigm.core.inputs import read_json
+    from dataigm.core.layout import JUDGE_CONFIG
+    from dataigm.core.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    held = [taxonomy.concepts[n] for n in concepts if n in taxonomy.concepts]
+    names, categories = {c.name for c in held}, {c.category for c in held}
+    for target, artifact in judges:
+        if target not in taxonomy.concepts and target not in taxonomy.categories:
+            raise DataIGMError(f"--judge {artifact}: its config names the target {target!r}, which is no concept or "
+                               f"category of the taxonomy{suggest(target, [*taxonomy.concepts, *taxonomy.categories])}")
+        if target not in names and target not in categories:
+            held_text = ", ".join(sorted(names)[:8]) + (" ..." if len(names) > 8 else "") or "no concept"
+            raise DataIGMError(f"--judge {artifact}: trained for {target!r}, which {where} does not hold "
+                               f"(it holds {held_text}); it would judge nothing")
+        if target in taxonomy.concepts:
+            config = read_json(Path(artifact) / JUDGE_CONFIG)
+            labels = config.get("labels") if isinstance(config, dict) else None
+            if isinstance(labels, list) and target not in labels:
+                raise DataIGMError(f"--judge {artifact}: its config names the target {target!r}, but its labels are "
+                                   f"{labels}; the artifact was edited or is broken")
 
 
 def judge_targets(specs: list[str]) -> list[tuple[str, str]]:

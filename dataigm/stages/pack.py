@@ -86,6 +86,14 @@ def stage_prompt_config(txn: ReleaseTransaction, store: Store, concept: Concept,
 
 def pack(out: str, progress: bool = True) -> dict[str, Any]:
     """Write every planned concept's image and prompt configs, the dataset card and the manifest."""
+    from dataigm.core.folders import writing_folder
+
+    with writing_folder(out, "release", "dataigm pack", flag="", create=False):
+        return _pack(out, progress)
+
+
+def _pack(out: str, progress: bool = True) -> dict[str, Any]:
+    """The work of `pack`, with the folder held."""
     from tqdm.auto import tqdm
 
     from dataigm.stages.run import missing_shards
@@ -118,8 +126,12 @@ def pack(out: str, progress: bool = True) -> dict[str, Any]:
 
 
 def pack_after_ranks(out: str) -> None:
-    """What an engine runs once after every rank of a build."""
-    pack(out, progress=False)
+    """What an engine runs once after every rank of a build (a Slurm job takes the folder's lock
+    here, waiting for any command writing it; in the process that runs the build it already holds it)."""
+    from dataigm.core.folders import folder_lock
+
+    with folder_lock(out, "dataigm pack (after the build's ranks)", wait=True):
+        pack(out, progress=False)
 
 
 def commit_release(txn: ReleaseTransaction, store: Store, configs: dict[str, Any],
@@ -145,6 +157,15 @@ def write_configs(out: str, configs: dict[str, tuple[pa.Table, Any, dict[str, An
                   max_shard_bytes: int | None = None) -> dict[str, Any]:
     """Write whole configs (name -> (table, datasets.Features, manifest info)) into a release folder
     in one transaction: prompt configs, imported prompt sets, hand-made test releases."""
+    from dataigm.core.folders import writing_folder
+
+    with writing_folder(out, "prompts", "dataigm prompts", flag=""):
+        return _write_configs(out, configs, max_shard_bytes)
+
+
+def _write_configs(out: str, configs: dict[str, tuple[pa.Table, Any, dict[str, Any]]],
+                   max_shard_bytes: int | None = None) -> dict[str, Any]:
+    """The work of `write_configs`, with the folder held."""
     store = Store(out)
     txn = ReleaseTransaction(store)
     infos = {}

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from dataigm.core import faults, layout
 from dataigm.core.errors import DataIGMError
-from dataigm.core.ids import SPLITS
+from dataigm.core.ids import SPLITS, config_hash
 from dataigm.core.layout import PLAN
 from dataigm.core.logs import get
 from dataigm.core.plan import BuildConfig, BuildPlan
@@ -93,7 +93,9 @@ def _changed(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         if old.get(key) != new.get(key):
             out.append(f"{FLAG_OF.get(key, key)} {old.get(key)!r} -> {new.get(key)!r}")
     for key in sorted(set(old.get("inputs", {})) | set(new.get("inputs", {}))):
-        if key != "model" and old.get("inputs", {}).get(key) != new.get("inputs", {}).get(key):
+        if key == "model" or key.startswith(IMPORTED_INPUT):
+            continue
+        if old.get("inputs", {}).get(key) != new.get("inputs", {}).get(key):
             out.append(f"{key} changed ({old['inputs'].get(key)} -> {new['inputs'].get(key)})")
     return out
 
@@ -123,9 +125,34 @@ def resolve(cfg: BuildConfig, store: Store, old: BuildPlan | None, concepts: lis
     return dataclasses.replace(cfg, settings=settings, curation=curation, inputs=inputs)
 
 
+IMPORTED_INPUT = "prompts:"  # inputs key prefix: the digest of an imported prompt set's rows
+
+
+def _settled(cfg: BuildConfig) -> str:
+    """The fingerprint of what a resume must keep: everything but the imported prompt sets, whose
+    changes rebuild that set's images (see `prepare`)."""
+    return dataclasses.replace(cfg, inputs={k: v for k, v in cfg.inputs.items()
+                                            if not k.startswith(IMPORTED_INPUT)}).fingerprint()
+
+
+def _same_jobs(store: Store, name: str, chosen: list[dict[str, Any]]) -> bool:
+    """Whether a concept's stored image jobs are exactly `chosen` (prompts, seeds, settings)."""
+    return store.read_table(layout.jobs_file(name)).equals(pa.Table.from_pylist(chosen))
+
+
+def _discard_images(store: Store, name: str) -> None:
+    """Forget the generated images and verdicts of a concept whose prompt rows changed."""
+    for folder in layout.concept_work(name):
+        store.remove(folder)
+
+
 def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
     """Resolve `cfg`, write the prompt rows, the image jobs and the plan (once), and return the
-    plan (idempotent; a resume with settings that change rows is refused and names the flags)."""
+    plan (idempotent; a resume with settings that change rows is refused and names the flags).
+
+    The fingerprint covers the rows of every imported prompt set (`prompts:<name>` inputs): a set
+    re-imported with other rows since its images were made gets its images made again (that set
+    only, said in one line); the images of the old rows are discarded, never kept beside the new."""
     store = Store(cfg.out)
     taxonomy = load_taxonomy()
     imported = [n for n in cfg.concepts if imported_concept(store, n) is not None]
@@ -133,11 +160,17 @@ def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
     concepts = taxonomy.resolve(rest) if rest or not cfg.concepts else []
     with store.lock(PLAN):
         old = BuildPlan.read(store) if store.exists(PLAN) else None
+        imported += [n for n in (old.concepts if old else ()) if n not in imported and n not in taxonomy.concepts
+                     and imported_concept(store, n) is not None]
+        import_rows = {name: imported_rows(store, name) for name in imported}
         resolved = resolve(cfg, store, old, concepts)
+        resolved = dataclasses.replace(resolved, inputs={
+            **{k: v for k, v in resolved.inputs.items() if not k.startswith(IMPORTED_INPUT)},
+            **{f"{IMPORTED_INPUT}{name}": config_hash({"rows": rows}) for name, rows in import_rows.items()}})
         fingerprint = resolved.fingerprint()
         jobs: dict[str, int] = {}
         if old is not None:
-            if old.fingerprint != fingerprint:
+            if _settled(old.config) != _settled(resolved):
                 changes = _changed(old.config.to_json(), resolved.to_json()) or ["made by another dataigm version"]
                 raise DataIGMError(f"{cfg.out} holds a build with other settings ({'; '.join(changes)}); rerun with "
                                    "the same flags, or choose another --out")
@@ -147,15 +180,22 @@ def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
             resolved = dataclasses.replace(resolved, curation=old.config.curation)
             jobs = dict(old.jobs)
         for name in [c.name for c in concepts] + imported:
-            if name in jobs and store.exists(layout.jobs_file(name)):
-                continue
             if name in imported:
-                rows = imported_rows(store, name)
+                rows = import_rows[name]
+                chosen = select_for_images(rows, resolved.image_limit)
+                if name in jobs and store.exists(layout.jobs_file(name)):
+                    if _same_jobs(store, name, chosen):
+                        continue
+                    log.warning("%s: the prompt set %s was imported again with other rows since its images were "
+                                "made; its images are made again", cfg.out, name)
+                    _discard_images(store, name)
             else:
+                if name in jobs and store.exists(layout.jobs_file(name)):
+                    continue
                 concept = taxonomy.concept(name)
                 rows = prompt_rows(concept, resolved)
                 store.write_table(layout.prompts_file(name), prompt_table(rows, concept.label_names))
-            chosen = select_for_images(rows, resolved.image_limit)
+                chosen = select_for_images(rows, resolved.image_limit)
             store.write_table(layout.jobs_file(name), pa.Table.from_pylist(chosen))
             jobs[name] = sum(len(r["seeds"]) for r in chosen)
             log.debug("prepared %s: %d prompts, %d images", name, len(rows), jobs[name])
