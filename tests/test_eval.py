@@ -50,8 +50,8 @@ def runs(release, tmp_path_factory) -> dict[str, Path]:
     for method, args in (("original", ["--model", str(model)]),
                          ("perturbed", ["--model", str(perturbed_unet(model, root / "perturbed.safetensors")),
                                         "--model-type", "unet"])):
-        result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", method,
-                     "--out", str(root / method), "--all-rows", "--no-progress", "--bootstrap", "200", *args)
+        result = cli("-q", "eval", "run", str(release), "--config", "church", "--method", method,
+                     "--out", str(root / method), "--no-progress", "--bootstrap", "200", *args)
         assert result.returncode == 0, result.stderr[-3000:]
         out[method] = root / method
     return out
@@ -109,7 +109,7 @@ def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path, ca
                           ([str(formats["unet"]), "ldm"], "not a CompVis/LDM checkpoint"),
                           ([str(formats["unet"]), "text-encoder"], "text encoder"),
                           ([str(pickle), "unet"], "never does")):
-        code = main(["-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "m", "--out",
+        code = main(["-q", "eval", "run", str(release), "--config", "church", "--method", "m", "--out",
                      str(tmp_path / f"run-{args[1]}-{Path(args[0]).stem}"), "--model", args[0], "--model-type",
                      args[1], "--base-model", model, "--no-progress", "--limit", "2"])
         err = capsys.readouterr().err
@@ -123,8 +123,8 @@ def test_a_killed_evaluation_resumes_to_the_same_images(runs, release, tmp_path)
     finishes (and a third run of the finished evaluation is accepted, not refused)."""
     import os
 
-    args = [*CLI, "-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
-            "--out", str(tmp_path / "run"), "--all-rows", "--no-progress", "--bootstrap", "200",
+    args = [*CLI, "-q", "eval", "run", str(release), "--config", "church", "--method", "original",
+            "--out", str(tmp_path / "run"), "--no-progress", "--bootstrap", "200",
             "--model", str(release / "_build" / "tiny-model")]
     env = {k: v for k, v in os.environ.items() if k != "DATAIGM_FAULT"}
     killed = subprocess.run(args, capture_output=True, text=True, timeout=600,
@@ -173,42 +173,53 @@ def test_a_perturbed_unet_changes_images_and_compare_tests_it(runs, tmp_path):
 
 @pytest.mark.slow
 def test_images_folder_rowid_and_igmu_layouts_match(runs, release, tmp_path):
-    """The same images named by row id and in the IGMU benchmark's layout give the same metrics."""
-    from dataigm.eval.inputs import igmu_names, read_release
+    """The same images named by row id and in the IGMU benchmark's layout (built from the release,
+    without ORG folders: the release's own images are the originals) give the same metrics; a
+    stray file stops the run, naming it, unless --allow-unmatched (then it is counted)."""
+    from dataigm.eval import igmu
+    from dataigm.eval.release import read_release
 
     generated = runs["perturbed"] / "_build" / "images"
-    rows = read_release(str(release), "church", statuses=()).rows
+    rows = read_release(str(release), "church").rows
     by_id = {}
     for shard in sorted(generated.rglob("*.parquet")):
         for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
             by_id[r["id"]] = r["image"]["bytes"]
-    rowid, igmu = tmp_path / "rowid", tmp_path / "igmu"
+    rowid, tree = tmp_path / "rowid", tmp_path / "Church"
     rowid.mkdir()
-    names = igmu_names(rows)
-    for row_id, data in by_id.items():
-        (rowid / f"{row_id}.png").write_bytes(data)
-        if row_id in names:
-            folder, name = names[row_id]
-            (igmu / folder / "ESD-perturbed").mkdir(parents=True, exist_ok=True)  # IGMU's folder, any name
-            (igmu / folder / "ESD-perturbed" / name).write_bytes(data)
-    assert {n.split("_")[0] for _, n in names.values()} >= {"0", "1", "2"}  # subclass positions
+    names = {igmu.prompt_id(row): key for key, row in igmu.positions(rows).items()}
+    written = 0
+    for row in rows:
+        (rowid / f"{row['id']}.png").write_bytes(by_id[row["id"]])
+        if igmu.prompt_id(row) in names:
+            folder, i, j = names[igmu.prompt_id(row)]
+            where = tree / folder / "perturbed" / (row["subclass"] if folder == "unrelated" else "")
+            where.mkdir(parents=True, exist_ok=True)
+            (where / f"{i}_{j}_{row['image_index']}.png").write_bytes(by_id[row["id"]])
+            written += 1
+    assert {key[1] for key in names.values()} >= {0, 1, 2}  # subclass positions
     results = {}
-    for layout, folder in (("rowid", rowid), ("igmu", igmu)):
+    for layout, folder in (("rowid", rowid), ("igmu", tree)):
         out = tmp_path / f"run-{layout}"
-        result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "perturbed",
-                     "--images", str(folder), "--layout", layout, "--out", str(out), "--all-rows", "--bootstrap", "50")
+        result = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "perturbed",
+                     "--images", str(folder), "--layout", layout, "--out", str(out), "--bootstrap", "50")
         assert result.returncode == 0, result.stderr[-2000:]
         results[layout] = json.loads((out / "summary.json").read_text())
     assert results["rowid"]["metrics"]["ssim"]["value"] == pytest.approx(
         json.loads((runs["perturbed"] / "summary.json").read_text())["metrics"]["ssim"]["value"])
-    assert results["igmu"]["n_rows"] == len(names)  # robustness rows have no IGMU name
-    (igmu / "forgot" / "other-method").mkdir()  # two method folders: the user must say which
-    ambiguous = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "perturbed",
-                    "--images", str(igmu), "--layout", "igmu", "--out", str(tmp_path / "run-ambiguous"))
-    assert ambiguous.returncode == 2 and "ESD-perturbed, other-method" in ambiguous.stderr, ambiguous.stderr
+    assert results["igmu"]["n_rows"] == written  # robustness rows have no IGMU name
     igmu_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-igmu" / "per_image.parquet").to_pylist()}
     rowid_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-rowid" / "per_image.parquet").to_pylist()}
-    assert all(igmu_rows[i]["ssim"] == rowid_rows[i]["ssim"] for i in igmu_rows)
+    ssim = [(igmu_rows[i]["ssim"], rowid_rows[i]["ssim"]) for i in igmu_rows]
+    assert any(np.isfinite(a) for a, _ in ssim) and np.array_equal(*zip(*ssim, strict=True), equal_nan=True)
+    (tree / "forgot" / "perturbed" / "notes.png").write_bytes(by_id[rows[0]["id"]])
+    stray = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "perturbed", "--images",
+                str(tree), "--layout", "igmu", "--out", str(tmp_path / "run-stray"))
+    assert stray.returncode == 2 and "notes.png" in stray.stderr and "--allow-unmatched" in stray.stderr
+    allowed = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "perturbed", "--images",
+                  str(tree), "--layout", "igmu", "--out", str(tmp_path / "run-stray"), "--allow-unmatched")
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads((tmp_path / "run-stray" / "summary.json").read_text())["coverage"]["unmatched_files"] == 1
 
 
 def test_nudenet_on_a_bare_folder_and_what_cannot_be_computed(fixtures, tmp_path):
@@ -219,8 +230,8 @@ def test_nudenet_on_a_bare_folder_and_what_cannot_be_computed(fixtures, tmp_path
     summary = json.loads((out / "summary.json").read_text())
     flag = summary["metrics"]["flag_rate/nudenet"]
     assert flag["value"] == 0.0 and flag["n"] == 10 and flag["threshold"] == pytest.approx(0.45)
-    assert "no original images" in summary["skipped"]["ssim"]
-    assert "skipped ssim: no original images" in result.stdout
+    assert "--reference for a bare folder" in summary["skipped"]["ssim"]
+    assert "skipped ssim: no unit has both" in result.stdout
     with_reference = cli("-q", "eval", "run", "--images", str(fixtures / "images" / "van_gogh"), "--method", "vg",
                          "--reference", str(fixtures / "images" / "other_style"), "--out", str(tmp_path / "pairs"),
                          "--judge", "nudenet", "--bootstrap", "50")
@@ -332,8 +343,11 @@ def test_csdr_by_hand_and_the_concept_word_removal():
     assert without_concept_words("a harbour at dusk, in the style of Van Gogh", triggers) == \
         "a harbour at dusk, in the style of"
     assert without_concept_words("a naked adult on a beach", triggers) == "an adult on a beach"
-    legacy = legacy_igmu_csdr_text("a nude woman, naked", ("nude", "naked"))
-    assert legacy == "a  woman, naked a nude woman, "  # IGMU's bug: copies with one word removed each, joined
+    legacy = legacy_igmu_csdr_text("a nude woman, naked")
+    # IGMU's text: one copy per item of its fixed list (naked, nude, " with Van Gogh style", Church, church,
+    # Parachute, parachute), each with only that item removed, joined with ''
+    copies = ["a nude woman, ", "a  woman, naked"] + ["a nude woman, naked"] * 5
+    assert legacy == "".join(copies)
 
 
 def test_clustered_bootstrap_covers_the_true_mean():
@@ -388,8 +402,8 @@ def test_lpips_and_fid_weights_run_from_local_files(release, tmp_path, monkeypat
         net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     inception = tmp_path / "inception.pth"
     torch.save(net.state_dict(), inception)
-    result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
-                 "--model", str(release / "_build" / "tiny-model"), "--out", str(tmp_path / "run"), "--all-rows",
+    result = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "original",
+                 "--model", str(release / "_build" / "tiny-model"), "--out", str(tmp_path / "run"),
                  "--lpips", str(alexnet), "--inception", str(inception), "--cmmd-clip",
                  str(release / "_build" / "tiny-clip"), "--bootstrap", "50", "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
