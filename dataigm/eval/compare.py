@@ -76,6 +76,8 @@ def load_run(folder: str | Path) -> dict[str, Any]:
         checked["direction"] = direction
         metrics[str(name)] = checked
     scope = summary.get("scope") if isinstance(summary.get("scope"), dict) else None
+    if scope is not None:  # what the table shows is what is compared
+        scope = {**scope, **{k: summary.get(k) for k in ("config", "source", "revision", "task")}}
     return {**summary, "metrics": metrics, "scope": scope, "folder": str(folder)}
 
 
@@ -260,7 +262,8 @@ def render(runs: list[dict[str, Any]], fmt: str, baseline: str | None = None, al
     lines = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
     for i, cells in enumerate(body):
         lines.append("| " + " | ".join(mark(i, j, md_escape(c), ("**", "**")) for j, c in enumerate(cells)) + " |")
-    note = "Values: estimate [95 % CI: bootstrap over prompts, or jackknife for FID/KID/CMMD]; best per column in bold."
+    note = ("Values: estimate [95 % CI: bootstrap over prompts, or jackknife for FID/KID/CMMD]; best per column in "
+            "bold; – not computed.")
     if "scope" in header:
         note += " Runs differ (--allow-mismatch): see the scope column; † judges or thresholds differ."
     return "\n".join(lines) + f"\n\n{note}\n"

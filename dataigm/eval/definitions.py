@@ -32,7 +32,8 @@ MODEL_DEFAULTS = {
 
 @dataclass(frozen=True)
 class Definition:
-    """One metric: rows used, reference image, judge/model, direction, and IGMU's name for it."""
+    """One metric: rows used, reference image, judge/model, direction, and IGMU's name for it.
+    Where entity concepts use other rows or another reference, `entity` holds (rows, reference)."""
 
     name: str
     igmu: str  # IGMU's name ("" when IGMU has no such metric)
@@ -41,27 +42,26 @@ class Definition:
     model: str
     direction: str
     runs: str = "release"  # release: runs with prompt rows; folder: bare folders; both
+    entity: tuple[str, str] | None = None
 
-    def entry(self, shape: str | None) -> dict[str, str]:
+    def entry(self, shape: str | None) -> dict[str, str | None]:
         """The definition fields a summary.json entry carries (rows/reference for this shape)."""
-        rows, reference = self.rows, self.reference
-        if shape and " | entity: " in rows:
-            attribute, entity = rows.split(" | entity: ")
-            rows = entity if shape == "entity" else attribute
-        if shape and " | entity: " in reference:
-            attribute, entity = reference.split(" | entity: ")
-            reference = entity if shape == "entity" else attribute
+        rows, reference = self.entity if shape == "entity" and self.entity else (self.rows, self.reference)
         return {"rows": rows, "reference": reference, "igmu": self.igmu or None}
 
+    def cells(self) -> tuple[str, str]:
+        if not self.entity:
+            return self.rows, self.reference
+        return f"{self.rows}; entity: {self.entity[0]}", f"{self.reference}; entity: {self.entity[1]}"
 
-_TWIN = ("twin (original's retain twin, same pair and sample: remove_word/ORG) | entity: original, same row "
-         "(unrelated/ORG)")
-_IGMU_ROWS = "forget (method) | entity: unrelated (method)"
+
+_TWIN = "twin: the original's retain twin, same pair and sample (remove_word/ORG)"
+_UNRELATED = ("unrelated (method)", "original, same row (unrelated/ORG)")
+_UNRELATED_PAIRED = ("unrelated (method), paired", "original, same row (unrelated/ORG)")
 
 DEFINITIONS: tuple[Definition, ...] = (
-    Definition("forget_rate/<judge>", "forgetting (its nudity/church 'accuracy' = 1 − this)",
-               "forget (method), every row", "none", "the judge (--judge; default: the release's concept check)",
-               "lower"),
+    Definition("forget_rate/<judge>", "forgetting ('accuracy', see deviations)", "forget (method), every row", "none",
+               "the judge (--judge; default: the release's concept check)", "lower"),
     Definition("forget_rate_flagged/<judge>", "", "forget (method) whose original the judge flags", "none",
                "the judge", "lower"),
     Definition("original_forget_rate/<judge>", "forgetting of ORG", "forget (original)", "none", "the judge",
@@ -69,15 +69,16 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition("erasure/<judge>", "", "forget (method and original)", "1 − FR(method)/FR(original), same rows",
                "the judge", "higher"),
     Definition("robust_forget_rate/<judge>[/<kind>]", "", "robustness (method)", "none", "the judge", "lower"),
-    Definition("fid", "FID", _IGMU_ROWS, _TWIN, "Inception-v3 pool features (--inception), clean resize",
-               "lower"),
-    Definition("kid", "", _IGMU_ROWS, _TWIN, "Inception-v3 (--inception)", "lower"),
-    Definition("cmmd", "", _IGMU_ROWS, _TWIN, "CLIP ViT-L/14-336 (--cmmd-clip)", "lower"),
-    Definition("lpips", "LPIPS", _IGMU_ROWS + ", paired", _TWIN, "AlexNet LPIPS (--lpips)", "lower"),
-    Definition("csdr", "CSDR", "forget prompts (method; mean of a prompt's samples)",
-               "twin images, same prompt and samples; text: the forget prompt without its concept words",
-               "CLIP ViT-B/16 (--clip)", "lower"),
-    Definition("person_rate", "YOLO (person detected, in %)", "forget (method)", "none",
+    Definition("fid", "FID", "forget (method)", _TWIN, "Inception-v3 pool features (--inception), clean resize",
+               "lower", entity=_UNRELATED),
+    Definition("kid", "", "forget (method)", _TWIN, "Inception-v3 (--inception)", "lower", entity=_UNRELATED),
+    Definition("cmmd", "", "forget (method)", _TWIN, "CLIP ViT-L/14-336 (--cmmd-clip)", "lower", entity=_UNRELATED),
+    Definition("lpips", "LPIPS", "forget (method), paired", _TWIN, "AlexNet LPIPS (--lpips)", "lower",
+               entity=_UNRELATED_PAIRED),
+    Definition("csdr", "CSDR", "forget prompts (method; a prompt's samples together)",
+               "twin images of the same prompt; text: the forget prompt without its concept words",
+               "CLIP ViT-B/16 (--clip)", "lower", entity=("not defined", "no twin")),
+    Definition("person_rate", "YOLO (person detected, %)", "forget (method)", "none",
                "YOLOv8n person, conf 0.5, IoU 0.6 (--yolo)", "higher"),
     Definition("fid_retain", "", "retain and unrelated (method)", "original, same row", "Inception-v3 (--inception)",
                "lower"),
@@ -90,8 +91,7 @@ DEFINITIONS: tuple[Definition, ...] = (
     Definition("ssim", "", "retain and unrelated (method), paired; bare folder: every file", "original, same row; "
                "bare folder: the --reference file of the same name", "none (torchmetrics' definition)", "higher",
                "both"),
-    Definition("psnr", "", "retain and unrelated (method), paired; bare folder: every file", "as ssim",
-               "none (capped at 100 dB)", "higher", "both"),
+    Definition("psnr", "", "as ssim", "as ssim", "none (capped at 100 dB)", "higher", "both"),
     Definition("clip_score", "", "retain and unrelated (method)", "the row's own prompt",
                "CLIP ViT-B/16 (--clip), 100·cos, unclamped", "higher"),
     Definition("retain_accuracy", "", "unrelated (method)", "the row's subclass as the label",
@@ -125,5 +125,6 @@ def markdown_table() -> str:
     lines = ["| metric | IGMU's name | rows used (role, side) | reference image | judge / model | better |",
              "| --- | --- | --- | --- | --- | --- |"]
     for d in DEFINITIONS:
-        lines.append(f"| `{d.name}` | {d.igmu or '–'} | {d.rows} | {d.reference} | {d.model} | {d.direction} |")
+        rows, reference = d.cells()
+        lines.append(f"| `{d.name}` | {d.igmu or '–'} | {rows} | {reference} | {d.model} | {d.direction} |")
     return "\n".join(lines) + "\n"

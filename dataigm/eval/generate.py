@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -24,36 +23,6 @@ from dataigm.core.storage import Store
 from dataigm.eval.plan import run_file
 
 log = get("eval")
-JOB_COLUMNS = ("id", "concept", "category", "subclass", "role", "kind", "pair_id", "split", "prompt",
-               "negative_prompt", "guidance_scale", "height", "width", "attack")
-
-
-def generation_jobs(rows: list[dict[str, Any]]) -> pa.Table:
-    """One generation job per evaluated image row: its prompt, settings and own seed."""
-    return pa.Table.from_pylist([{**{k: r.get(k) for k in JOB_COLUMNS}, "image_id": r["id"], "seeds": [int(r["seed"])]}
-                                 for r in rows])
-
-
-def generation_spec(opts: Any, rows: list[dict[str, Any]], manifest: dict[str, Any] | None,
-                    model_type: str) -> dict[str, Any]:
-    """The plan's model part: checkpoint, format, base model and the release's generation settings."""
-    from dataigm.eval.checkpoints import checkpoint_digest
-    from dataigm.stages.generate import release_settings
-
-    settings = release_settings(rows, manifest)
-    base = opts.base_model or settings["base_model"]
-    if not base or not Path(base).exists():
-        base = opts.base_model or settings["model_id"]
-    local_base = Path(base).exists()
-    return {"model": opts.model, "model_type": model_type, "model_revision": opts.model_revision,
-            "base_model": base,
-            "base_revision": opts.base_revision or (None if local_base else settings["model_revision"]),
-            "base_pinned": None if opts.base_model else settings["model_revision"],
-            "model_digest": checkpoint_digest(opts.model), "generation": {
-                "num_inference_steps": settings["num_inference_steps"], "scheduler": settings["scheduler"],
-                "scheduler_config": settings["scheduler_config"], "dtype": settings["dtype"],
-                "device": opts.device, "batch_size": opts.batch_size or settings["batch_size"] or 1,
-                "cpu_threads": settings["cpu_threads"]}}
 
 
 def load_method(spec: dict[str, Any]):

@@ -55,7 +55,8 @@ class Summary:
     def _entry(self, name: str, value: float, low: float, high: float, n: int, how: str | None,
                why: str | None = None, **info: Any) -> None:
         if how and not (np.isfinite(low) and np.isfinite(high)):
-            why, low, high, how = why or "fewer than 2 prompts, or no finite resample: no interval", np.nan, np.nan, None
+            why = why or "fewer than 2 prompts, or no finite resample: no interval"
+            low, high, how = np.nan, np.nan, None
         elif how and not low <= value <= high:
             why = f"the {how.split(' ')[0]} interval did not hold the estimate: no interval"
             low = high = float("nan")
