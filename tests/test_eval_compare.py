@@ -45,7 +45,7 @@ def bare_runs(tmp_path_factory) -> dict[str, Path]:
 
 
 def test_bare_folder_runs_compare_with_dashes(bare_runs, tmp_path):
-    code, out, err = _main("eval", "compare", str(bare_runs["vg"]), str(bare_runs["plain"]), "--out",
+    code, _, err = _main("eval", "compare", str(bare_runs["vg"]), str(bare_runs["plain"]), "--out",
                            str(tmp_path / "t.md"))
     assert code == 0, err
     table = (tmp_path / "t.md").read_text()
@@ -59,8 +59,8 @@ def test_mismatched_runs_are_refused_then_marked(bare_runs, tmp_path):
     code, _, err = _main("eval", "compare", str(bare_runs["vg"]), str(bare_runs["strict"]), "--out",
                          str(tmp_path / "t.md"))
     assert code == 2 and "judges or thresholds differ" in err
-    code, out, err = _main("eval", "compare", str(bare_runs["vg"]), str(bare_runs["people"]), str(bare_runs["strict"]),
-                           "--out", str(tmp_path / "t.md"), "--allow-mismatch")
+    code, _, err = _main("eval", "compare", str(bare_runs["vg"]), str(bare_runs["people"]), str(bare_runs["strict"]),
+                         "--out", str(tmp_path / "t.md"), "--allow-mismatch")
     assert code == 0, err
     table = (tmp_path / "t.md").read_text()
     assert "flag_rate/nudenet (↓)†" in table and "≠ rows" in table and "| reference |" in table

@@ -83,8 +83,8 @@ def test_missing_reference_files_are_counted_not_dropped(tmp_path):
     reference.mkdir()
     for path in sorted((IMAGES / "other_style").iterdir())[:6]:
         shutil.copy(path, reference / path.name)
-    code, out, err = _main("-q", "eval", "run", "--images", str(IMAGES / "van_gogh"), "--reference", str(reference),
-                           "--method", "m", "--judge", "nudenet", "--out", str(tmp_path / "r"), "--bootstrap", "20")
+    code, _, err = _main("-q", "eval", "run", "--images", str(IMAGES / "van_gogh"), "--reference", str(reference),
+                         "--method", "m", "--judge", "nudenet", "--out", str(tmp_path / "r"), "--bootstrap", "20")
     assert code == 0, err
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
     assert summary["metrics"]["flag_rate/nudenet"]["n"] == 10  # every method image is judged
@@ -160,10 +160,10 @@ def test_set_metric_intervals_hold_their_estimate():
         clusters = [str(i // 3) for i in range(len(a))]
         for fn in (frechet_distance, cmmd):
             value = fn(a, b)
-            low, high, why = jackknife_interval(lambda idx, fn=fn: fn(a[idx], b[idx]), value, clusters)
+            low, high, why = jackknife_interval(lambda idx, fn=fn, a=a, b=b: fn(a[idx], b[idx]), value, clusters)
             assert why is None and low <= value <= high and high > low
         value = frechet_distance(a, b)
-        low, _ = cluster_bootstrap(lambda idx: frechet_distance(a[idx], b[idx]), clusters, 200, seed=trial)
+        low, _ = cluster_bootstrap(lambda idx, a=a, b=b: frechet_distance(a[idx], b[idx]), clusters, 200, seed=trial)
         outside += low > value
     assert outside >= 8  # the with-replacement bootstrap's interval misses the FID estimate
     low, high, why = jackknife_interval(lambda idx: 0.0, 0.0, ["a", "b"])
