@@ -107,10 +107,12 @@ def mismatches(runs: list[dict[str, Any]]) -> tuple[list[str], set[str]]:
 
 
 def _metrics(runs: list[dict[str, Any]]) -> list[str]:
-    metrics: list[str] = []
-    for run in runs:
-        metrics.extend(m for m in run["metrics"] if m not in metrics)
-    return metrics
+    """Every metric of the runs, in the definitions' order (unknown names last, by name)."""
+    from dataigm.eval.definitions import DEFINITIONS
+
+    order = {d.name.split("/")[0]: i for i, d in enumerate(DEFINITIONS)}
+    found = {m for run in runs for m in run["metrics"]}
+    return sorted(found, key=lambda m: (order.get(m.split("/")[0], len(order)), m))
 
 
 # -- the table ------------------------------------------------------------------------------------

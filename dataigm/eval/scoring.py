@@ -106,6 +106,9 @@ class Scorer:
     """Judges, models and per-unit columns of one run."""
 
     def __init__(self, plan: dict[str, Any], units: list[dict[str, Any]]):
+        from dataigm.stages.models import quiet_libraries
+
+        quiet_libraries()  # no loading bars from transformers: dataigm's own bar says what runs
         spec, scoring = plan["config"], plan["scoring"]
         self.spec, self.units, self.options = spec, units, scoring["metrics"]
         self.shape, self.prompts = spec.get("shape"), spec.get("source") is not None

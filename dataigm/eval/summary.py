@@ -55,7 +55,7 @@ class Summary:
     def _entry(self, name: str, value: float, low: float, high: float, n: int, how: str | None,
                why: str | None = None, **info: Any) -> None:
         if how and not (np.isfinite(low) and np.isfinite(high)):
-            why = why or "fewer than 2 prompts, or no finite resample: no interval"
+            why = why or "no resample gave a finite value: no interval"
             low, high, how = np.nan, np.nan, None
         elif how and not low <= value <= high:
             why = f"the {how.split(' ')[0]} interval did not hold the estimate: no interval"
@@ -80,7 +80,8 @@ class Summary:
             mask &= self.has[side]
         missing = self._missing(eligible, needed)
         if not mask.any():
-            self.skipped.setdefault(name, "no unit has the images it needs" + (f" ({missing})" if missing else ""))
+            lacking = ", ".join(f"{n} without the {side} image" for side, n in missing.items())
+            self.skipped.setdefault(name, "no unit has the images it needs" + (f" ({lacking})" if lacking else ""))
             return
         vals = values[mask]
         finite = np.isfinite(vals)
@@ -91,9 +92,11 @@ class Summary:
         if not finite.any():
             self.skipped[name] = "every value is non-finite"
             return
-        value, low, high = mean_with_ci(vals[finite], list(self.clusters[mask][finite]), self.resamples)
+        clusters = list(self.clusters[mask][finite])
+        value, low, high = mean_with_ci(vals[finite], clusters, self.resamples)
         self._entry(name, value, low, high, int(finite.sum()),
-                    f"bootstrap over prompts (clustered), {self.resamples} resamples", **extra, **info)
+                    f"bootstrap over prompts (clustered), {self.resamples} resamples", _one_prompt(clusters),
+                    **extra, **info)
 
     def unit_values(self, side: str, name: str) -> np.ndarray:
         return np.array([self.scorer.image_value(u, side, name) for u in self.units])
@@ -150,7 +153,8 @@ class Summary:
 
         low, high = cluster_bootstrap(stat, list(self.clusters[mask]), self.resamples)
         self._entry(f"erasure/{judge}", float(1 - m.mean() / o.mean()), low, high, int(mask.sum()),
-                    f"bootstrap over prompts (clustered), {self.resamples} resamples", **info)
+                    f"bootstrap over prompts (clustered), {self.resamples} resamples",
+                    _one_prompt(list(self.clusters[mask])), **info)
 
     def _agreement(self, eligible: np.ndarray) -> None:
         from importlib.metadata import version as lib_version
@@ -167,6 +171,7 @@ class Summary:
                                       self.resamples)
         self._entry(f"judge_agreement/{a}~{b}", cohen_kappa(da, db), low, high, int(mask.sum()),
                     f"bootstrap over prompts (clustered), {self.resamples} resamples",
+                    _one_prompt(list(self.clusters[mask])),
                     library=f"scikit-learn {lib_version('scikit-learn')}", statistic="Cohen's kappa")
 
     def _set_metric(self, name: str, key: str, mask: np.ndarray, reference_side: str, note: str) -> None:
@@ -199,6 +204,8 @@ class Summary:
                 return float("nan")
 
         low, high, why = jackknife_interval(stat, value, list(self.clusters[ks]), groups)
+        if base in ("fid", "cmmd") and why is None:
+            low = max(low, 0.0)  # both are non-negative (FID a distance, CMMD's estimator a squared norm)
         if base == "cmmd":
             info = {"library": "dataigm (RBF MMD, sigma 10, x1000)", "weights": model.model_id,
                     "revision": model.revision}
@@ -310,6 +317,7 @@ class Summary:
         value, low, high = mean_with_ci(values[finite], clusters, self.resamples)
         missing = self._missing(self.roles == "forget", ("method", "twin"))
         self._entry("csdr", value, low, high, int(finite.sum()), f"bootstrap over prompts, {self.resamples} resamples",
+                    _one_prompt(clusters),
                     unit="prompt (mean CLIP score of its samples, clamped at 0, as IGMU)",
                     text="IGMU's fixed list joined with '' (--csdr-legacy)" if legacy else
                     "the forget prompt with every concept word removed once",
@@ -412,7 +420,7 @@ class Summary:
         coverage = self.coverage()
         if coverage["without_method"]:
             self.warnings.append(f"{coverage['without_method']} of {len(self.units)} unit(s) have no method image "
-                                 "(scored only where the original alone is used)")
+                                 "(they serve as references and for the original's rates only)")
         if coverage["unmatched_files"]:
             self.warnings.append(f"{coverage['unmatched_files']} file(s) matched no row (--allow-unmatched)")
         ids = [u["id"] for u in self.units]
@@ -425,6 +433,11 @@ class Summary:
                           "curated_only": self.spec.get("curated_only"), "limit": self.spec.get("limit")},
                 "metrics": self.out, "skipped": self.skipped, "warnings": self.warnings, "coverage": coverage,
                 "breakdowns": self.breakdowns(), "n_rows": len(self.units), "seconds": round(seconds, 1)}
+
+
+def _one_prompt(clusters: list[str]) -> str | None:
+    """Why a bootstrap over prompts gives no interval, when there is one prompt only."""
+    return "one prompt only: no interval" if len(set(clusters)) < 2 else None
 
 
 def _version(lib: str) -> str | None:
