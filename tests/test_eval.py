@@ -526,7 +526,7 @@ def _ssim_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float, float]:
     from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
 
     def t(x: np.ndarray):
-        return torch.from_numpy(x).permute(2, 0, 1)[None].float() / 255
+        return torch.from_numpy(x.copy()).permute(2, 0, 1)[None].float() / 255
 
     ssim = [float(structural_similarity_index_measure(t(x), t(y), data_range=1.0)) for x, y in zip(a, b, strict=True)]
     psnr = [float(peak_signal_noise_ratio(t(x), t(y), data_range=1.0)) for x, y in zip(a, b, strict=True)]

@@ -241,6 +241,7 @@ def csv_safe(text: str) -> str:
 
 
 def md_escape(text: str) -> str:
+    """A Markdown table cell: one line, pipes escaped."""
     return " ".join(text.split()).replace("|", r"\|")
 
 

@@ -116,10 +116,6 @@ def definition(metric: str) -> Definition:
     return BY_NAME[metric.split("/")[0]]
 
 
-def direction(metric: str) -> str:
-    return definition(metric).direction
-
-
 def markdown_table() -> str:
     """README's metric table."""
     lines = ["| metric | IGMU's name | rows used (role, side) | reference image | judge / model | better |",

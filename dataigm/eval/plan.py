@@ -224,6 +224,7 @@ def write_or_resume(out: str, plan: dict[str, Any], units: list[dict[str, Any]],
 
 
 def read_plan(out: str) -> dict[str, Any]:
+    """The plan of the evaluation run in `out` (refused when the folder holds another kind)."""
     from dataigm.core.plan import load_plan
 
     plan = load_plan(Store(out))
@@ -233,6 +234,7 @@ def read_plan(out: str) -> dict[str, Any]:
 
 
 def read_units(out: str) -> list[dict[str, Any]]:
+    """The units the run in `out` scores, in plan order."""
     return Store(out).read_table(RUN_FILES["units"]).to_pylist()
 
 

@@ -273,6 +273,7 @@ def _same_size(method: list[np.ndarray], reference: list[np.ndarray]) -> list[np
 
 
 def batches(units: list[dict[str, Any]], size: int = BATCH) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive slices of `size` units."""
     for start in range(0, len(units), size):
         yield units[start : start + size]
 
