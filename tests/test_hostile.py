@@ -173,7 +173,7 @@ CASES: list[Case] = [
      "give exactly one of --model or --images"),
     ("eval run: bad method name", ["eval", "run", "--method", "My Method", "--out", "{tmp}/e", "--images", "{tmp}"],
      None, "--method 'My Method': use only"),
-    ("eval run: unknown config", ["eval", "run", "--source", "{release}", "--config", "nope", "--method", "m",
+    ("eval run: unknown config", ["eval", "run", "{release}", "--config", "nope", "--method", "m",
                                   "--out", "{tmp}/e", "--images", "{tmp}"], None, "nope"),
     ("eval run: model without source", ["eval", "run", "--method", "m", "--out", "{tmp}/e", "--model", "{tmp}"], None,
      "--model needs --source"),
