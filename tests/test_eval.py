@@ -317,11 +317,11 @@ def test_cmmd_matches_the_closed_form_for_gaussians():
 def test_clip_score_is_per_image_and_unclamped(tmp_path):
     from PIL import Image
 
-    from dataigm.core.registry import DETECTORS
+    from dataigm.core.registry import EMBEDDERS
     from dataigm.eval.metrics import clip_scores
     from dataigm.stages.tiny_models import build_tiny_clip
 
-    clip = DETECTORS.get("clip-embed")(str(build_tiny_clip(tmp_path / "clip")), dtype="fp32")
+    clip = EMBEDDERS.get("clip")(str(build_tiny_clip(tmp_path / "clip")), dtype="fp32")
     rng = np.random.default_rng(0)
     images = [Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)) for _ in range(6)]
     texts = ["a church", "a red car", "a cat", "a dog on a hill", "a tree", "a boat"]
@@ -491,12 +491,12 @@ class _Models:
     """The metric models the run used, called directly on the pairs a hand computation picks."""
 
     def __init__(self, weights: dict[str, str]):
-        from dataigm.core.registry import DETECTORS
+        from dataigm.core.registry import EMBEDDERS
         from dataigm.eval import metrics as M
 
         self.lpips_net = M.Lpips(Path(weights["lpips"]))
         self.inception = M.InceptionFeatures(Path(weights["inception"]))
-        self.clip = DETECTORS.get("clip-embed")(weights["clip"])
+        self.clip = EMBEDDERS.get("clip")(weights["clip"])
 
     def lpips(self, a: list[np.ndarray], b: list[np.ndarray]) -> float:
         return float(np.mean(self.lpips_net(a, b)))

@@ -184,7 +184,7 @@ def test_the_old_source_flag_still_works_with_one_warning(tmp_path, capsys):
     code = main(["-q", "eval", "run", "--source", str(release), "--images", str(tmp_path / "tree" / "Church"),
                  "--layout", "igmu", "--method", "ESD", "--out", str(tmp_path / "run"), "--no-progress"])
     err = capsys.readouterr().err.strip().splitlines()
-    assert code == 0 and err == ["dataigm: warning: --source is deprecated; give the release as the positional "
-                                 "RELEASE"]
+    assert code == 0 and err == ["dataigm: warning: --source is deprecated and goes in the next release; use the "
+                                 "positional RELEASE"]
     with pytest.raises(SystemExit):
         main(["eval", "run", str(release), "--meth", "ESD", "--out", str(tmp_path / "x")])  # no abbreviations

@@ -176,7 +176,7 @@ CASES: list[Case] = [
     ("eval run: unknown config", ["eval", "run", "{release}", "--config", "nope", "--method", "m",
                                   "--out", "{tmp}/e", "--images", "{tmp}"], None, "nope"),
     ("eval run: model without source", ["eval", "run", "--method", "m", "--out", "{tmp}/e", "--model", "{tmp}"], None,
-     "--model needs --source"),
+     "--model needs the RELEASE"),
     ("eval compare: not a run", ["eval", "compare", "{tmp}", "--out", "{tmp}/t.md"], None, "not an evaluation run"),
     ("eval compare: output type", ["eval", "compare", "{tmp}", "--out", "{tmp}/t.xls"], None, "use a .md"),
     ("verify: nothing there", ["verify", "{tmp}/nothing"], None, "neither a release folder nor a Hub id"),

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
-
-from dataigm.core.errors import DataIGMError
 
 
 def _number(value: object) -> str:
@@ -30,21 +27,10 @@ def _print_summary(summary: dict) -> None:
         print(f"  warning: {warning}")
 
 
-def _release(args: argparse.Namespace) -> str | None:
-    """The release `eval run` reads: the positional RELEASE (old spelling: --source)."""
-    if args.source is not None:
-        if args.release is not None:
-            raise DataIGMError("give the release once: RELEASE (positional) or the old --source, not both")
-        print("dataigm: warning: --source is deprecated; give the release as the positional RELEASE",
-              file=sys.stderr)
-        return args.source
-    return args.release
-
-
 def _cmd_run(args: argparse.Namespace) -> int:
-    from dataigm.cli import progress_enabled
-    from dataigm.cli.build import _engine_options
     from dataigm.cli.checks import in_range, positive
+    from dataigm.cli.common import engine_options, progress_enabled, release
+    from dataigm.core import layout
     from dataigm.core.extras import require
     from dataigm.eval.plan import EvalOptions
     from dataigm.eval.run import evaluate
@@ -54,23 +40,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         from dataigm.core.plan import parse_shard
 
         parse_shard(args.shard)
-    if args.all_rows:
-        print("dataigm: warning: --all-rows is deprecated: every row is scored by default now "
-              "(--curated-only restricts to rows with status ok)", file=sys.stderr)
     positive(args, "limit", "batch_size", "tasks", "bootstrap")
     in_range(args, "nudenet_threshold", 0, 1)
+    given = getattr(args, "release", None) or getattr(args, "data_revision", None)
     metrics = {"clip": args.clip, "clip_revision": args.clip_revision, "cmmd_clip": args.cmmd_clip,
-               "inception": args.inception, "lpips": args.lpips, "yolo": args.yolo,
-               "category_judge": args.category_judge, "fid_resize": args.fid_resize, "csdr_legacy": args.csdr_legacy,
-               "bootstrap": args.bootstrap}
-    opts = EvalOptions(method=args.method, out=args.out, release=_release(args), config=args.config,
-                       data_revision=args.data_revision, model=args.model, model_type=args.model_type,
-                       model_revision=args.revision, base_model=args.base_model, base_revision=args.base_revision,
-                       images=args.images, layout=args.layout, reference=args.reference, judges=args.judge or [],
+               "inception": args.inception, "lpips": args.lpips, "yolo": args.yolo, "fid_resize": args.fid_resize,
+               "csdr_legacy": args.csdr_legacy, "bootstrap": args.bootstrap}
+    opts = EvalOptions(method=args.method, out=args.out, release=release(args) if given else None, config=args.config,
+                       model=args.model, model_type=args.model_type, model_revision=args.revision,
+                       base_model=args.base_model, base_revision=args.base_revision, images=args.images,
+                       layout=args.layout, reference=args.reference, judges=args.judge or [],
+                       category_judge=args.category_judge, clip_dtype=args.clip_dtype,
                        curated_only=args.curated_only, limit=args.limit, allow_unmatched=args.allow_unmatched,
                        batch_size=args.batch_size, device=args.device, metrics=metrics,
                        nudenet_threshold=args.nudenet_threshold)
-    summary = evaluate(opts, _engine_options(args), args.shard, progress=progress_enabled(args))
+    summary = evaluate(opts, engine_options(args), args.shard, progress=progress_enabled(args))
     if args.model and args.model_type == "auto":
         from dataigm.eval.plan import read_plan
 
@@ -78,10 +62,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"--model-type auto: {spec['model_type']} ({spec['model_type_reason']})")
     if summary is None:
         print(f"generation ranks submitted or done; finish with the same command without --shard, then see "
-              f"{args.out}/summary.json")
+              f"{args.out}/{layout.RUN_SUMMARY}")
         return 0
     _print_summary(summary)
-    print(f"wrote {args.out}/per_image.parquet, summary.json, manifest.json")
+    print(f"wrote {args.out}/{layout.RUN_PER_IMAGE}, {layout.RUN_SUMMARY}, {layout.RUN_MANIFEST}")
     return 0
 
 
@@ -106,25 +90,25 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from dataigm.cli.build import _add_engine_args
+    """The evaluation verbs' parsers (`eval run`, `eval compare`)."""
+    from dataigm.cli.common import DTYPES, add_deprecated, add_engine_args, add_release
+    from dataigm.core.curation import CurationOptions
+    from dataigm.core.defaults import default_model
     from dataigm.eval.checkpoints import MODEL_TYPES
-    from dataigm.eval.definitions import MODEL_DEFAULTS
+    from dataigm.eval.definitions import PARAMETERS
 
-    e = sub.add_parser("eval", help="evaluate an unlearned model against a release (EvalIGMU)", allow_abbrev=False)
+    e = sub.add_parser("eval", help="evaluate an unlearned model against a release (EvalIGMU)")
     verbs = e.add_subparsers(dest="eval_command", required=True, metavar="VERB")
     r = verbs.add_parser(
-        "run", help="score a method on a release config: same rows, same seeds", allow_abbrev=False,
+        "run", help="score a method on a release config: same rows, same seeds",
         description="Generate the method's image for every row of a release config with the row's own seed and "
         "settings (--model), or take images made elsewhere (--images: <row id>.png, or IGMU's published tree with "
         "--layout igmu), and score them with IGMU's definitions by default (see README's metric table): judges, "
         "FID/LPIPS/CSDR against the original's concept-free twin or the unrelated rows, preservation metrics on "
         "retain/unrelated rows, with 95% confidence intervals. Every row is scored; metrics whose weights are "
         "not on disk are skipped with the flag that takes them.")
-    r.add_argument("release", nargs="?", metavar="RELEASE",
-                   help="release folder or Hub id ORG/NAME[@REV] (for --layout igmu: the imported IGMU prompt pair); "
-                   "none for a bare folder of images")
-    r.add_argument("--source", help=argparse.SUPPRESS)  # deprecated spelling of RELEASE
-    r.add_argument("--data-revision", help="the dataset's revision (tag); or RELEASE@REV")
+    add_release(r, help="release folder or Hub id ORG/NAME[@REVISION] (for --layout igmu: the imported IGMU prompt "
+                "pair); none for a bare folder of images", old_flag="--source", revision_flag=True)
     r.add_argument("--config", help="release config to evaluate (e.g. nudity); IGMU layout: default the "
                    "release's one imported IGMU pair, the task from the images folder's name")
     r.add_argument("--method", required=True, help="the method's name, case kept (ESD, AdvUnlearn); with "
@@ -147,33 +131,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--batch-size", type=int, help="generation batch size (default: the release's)")
     m.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     j = r.add_argument_group("judges and metric weights (local paths; missing ones are skipped)")
-    j.add_argument("--judge", action="append", help="'nudenet' or a judge artifact (repeatable; default: the "
-                   "release's own concept check)")
-    j.add_argument("--nudenet-threshold", type=float, default=MODEL_DEFAULTS["nudenet_threshold"])
-    j.add_argument("--clip", help=f"CLIP for CLIP score and CSDR (default {MODEL_DEFAULTS['clip']})")
-    j.add_argument("--clip-revision")
-    j.add_argument("--cmmd-clip", help=f"CLIP for CMMD (default {MODEL_DEFAULTS['cmmd_clip']})")
+    j.add_argument("--judge", action="append", metavar="JUDGE",
+                   help="'nudenet', a judge artifact folder or Hub id ORG/NAME[@REVISION] (repeatable; default: the "
+                   "release's own concept-presence check, when its model is on this machine)")
+    j.add_argument("--nudenet-threshold", type=float, default=CurationOptions.nudenet_threshold,
+                   help=f"NudeNet score threshold (default {CurationOptions.nudenet_threshold})")
+    j.add_argument("--clip-dtype", choices=DTYPES, default="auto",
+                   help="precision of CLIP judges (default auto: bf16 where the hardware computes it natively, else "
+                   "fp32); CLIP score, CSDR and CMMD always embed in fp32")
+    j.add_argument("--clip", help=f"CLIP for CLIP score and CSDR (default {default_model('clip-score')})")
+    j.add_argument("--clip-revision", help="the --clip model's revision")
+    j.add_argument("--cmmd-clip", help=f"CLIP for CMMD (default {default_model('cmmd')})")
     j.add_argument("--inception", help="torch-fidelity Inception-v3 weights file for FID/KID")
     j.add_argument("--fid-resize", choices=("clean", "tf1"), default="clean",
                    help="clean: PIL bicubic to 299 (clean-fid, pyiqa, IGMU's numbers); tf1: torch-fidelity's")
     j.add_argument("--lpips", help="torchvision AlexNet weights file (alexnet-owt-7be5be79.pth) for LPIPS")
-    j.add_argument("--yolo", help="YOLO detector weights for person_rate (conf 0.5, IoU 0.6)")
-    j.add_argument("--category-judge", help="category judge artifact for retain_accuracy on unrelated rows")
+    j.add_argument("--yolo", help=f"YOLO detector weights for person_rate (conf {PARAMETERS['yolo_conf']}, "
+                   f"IoU {PARAMETERS['yolo_iou']})")
+    j.add_argument("--category-judge", metavar="JUDGE",
+                   help="category judge (artifact folder or Hub id) for retain_accuracy on unrelated rows")
     j.add_argument("--csdr-legacy", action="store_true",
                    help="CSDR against IGMU's exact text (its fixed word list, one prompt copy per word, joined "
                    "with ''): comparison with its numbers only")
-    j.add_argument("--bootstrap", type=int, default=MODEL_DEFAULTS["bootstrap"],
-                   help="bootstrap resamples for the per-image CIs (default 1000)")
+    j.add_argument("--bootstrap", type=int, default=PARAMETERS["bootstrap"],
+                   help=f"bootstrap resamples for the per-image CIs (default {PARAMETERS['bootstrap']})")
     s = r.add_argument_group("rows")
     s.add_argument("--curated-only", action="store_true", help="only rows curation kept (status ok); default: "
                    "every row, as IGMU scores them")
-    s.add_argument("--all-rows", action="store_true", help=argparse.SUPPRESS)  # deprecated: now the default
+    add_deprecated(s, "--all-rows", "no flag: every row is scored by default now (--curated-only keeps rows with "
+                   "status ok)", dest="all_rows", nargs=0)
     s.add_argument("--limit", type=int, help="a deterministic sample of N units")
     r.add_argument("--no-progress", action="store_true")
-    _add_engine_args(r)
+    add_engine_args(r)
     r.set_defaults(func=_cmd_run)
 
-    c = verbs.add_parser("compare", help="method x metric table of several runs (md, csv or tex)", allow_abbrev=False)
+    c = verbs.add_parser("compare", help="method x metric table of several runs (md, csv or tex)")
     c.add_argument("runs", nargs="+", metavar="RUN_DIR")
     c.add_argument("--out", required=True, help="FILE.md, FILE.csv or FILE.tex to write")
     c.add_argument("--baseline", help="a method name: add McNemar's paired test of every run against it")

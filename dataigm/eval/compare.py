@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
 from dataigm.eval.definitions import BY_NAME
 from dataigm.eval.stats import mcnemar
@@ -48,9 +49,9 @@ def _number(value: Any, where: str) -> float | None:
 
 def load_run(folder: str | Path) -> dict[str, Any]:
     """A run's summary.json, checked field by field (a received file is data, never trusted)."""
-    path = Path(folder) / "summary.json"
+    path = Path(folder) / layout.RUN_SUMMARY
     if not path.is_file():
-        raise DataIGMError(f"{folder}: not an evaluation run (no summary.json); run `dataigm eval run` first")
+        raise DataIGMError(f"{folder}: not an evaluation run (no {layout.RUN_SUMMARY}); run `dataigm eval run` first")
     try:
         summary = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -163,9 +164,9 @@ def paired_tests(runs: list[dict[str, Any]], baseline: str) -> dict[str, dict[st
 
 
 def _per_image(pq, run: dict[str, Any]) -> list[dict[str, Any]]:
-    path = Path(run["folder"]) / "per_image.parquet"
+    path = Path(run["folder"]) / layout.RUN_PER_IMAGE
     if not path.is_file():
-        raise DataIGMError(f"{run['folder']}: no per_image.parquet for the paired test")
+        raise DataIGMError(f"{run['folder']}: no {layout.RUN_PER_IMAGE} for the paired test")
     return pq.read_table(path).to_pylist()
 
 
@@ -246,6 +247,7 @@ def md_escape(text: str) -> str:
 
 
 def render(runs: list[dict[str, Any]], fmt: str, baseline: str | None = None, allow_mismatch: bool = False) -> str:
+    """The comparison table as text in `fmt` (.md, .csv or .tex), every cell escaped for it."""
     header, body, best = table(runs, baseline, allow_mismatch)
     metrics = _metrics(runs)
 

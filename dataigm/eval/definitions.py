@@ -10,19 +10,16 @@ The defaults are the public IGMU benchmark's definitions (benchmark.py), under I
 `remove_word/ORG/i_j_k.png`). Attribute concepts (nudity, styles) have twins; entity concepts
 (objects) have unrelated rows instead.
 
-The model defaults eval uses live here too (MODEL_DEFAULTS), in one table.
+Eval's own parameters (the person check's confidence and IoU, the resamples and jackknife groups
+of the intervals) live here too, in PARAMETERS; the models it falls back to come from the project's
+one default-model table (`dataigm.core.defaults`: roles "clip-score" and "cmmd").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-# The one table of eval's model and statistics defaults (the lead maps it onto the project's
-# default-model table).
-MODEL_DEFAULTS = {
-    "clip": "openai/clip-vit-base-patch16",  # CLIP score and CSDR (IGMU: ViT-B/16)
-    "cmmd_clip": "openai/clip-vit-large-patch14-336",  # CMMD (Jayasumana et al.)
-    "nudenet_threshold": 0.45,
+PARAMETERS = {
     "yolo_conf": 0.5,  # IGMU's person check
     "yolo_iou": 0.6,
     "bootstrap": 1000,  # clustered bootstrap resamples for per-image metrics
@@ -50,6 +47,7 @@ class Definition:
         return {"rows": rows, "reference": reference, "igmu": self.igmu or None}
 
     def cells(self) -> tuple[str, str]:
+        """The table's rows and reference cells (the entity variant appended where there is one)."""
         if not self.entity:
             return self.rows, self.reference
         return f"{self.rows}; entity: {self.entity[0]}", f"{self.reference}; entity: {self.entity[1]}"

@@ -14,13 +14,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataigm.core import faults
+from dataigm.core import faults, layout
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
-from dataigm.core.plan import Shard, load_plan, mark_complete, rank_shards, read_marker, shards_of
+from dataigm.core.plan import Shard, mark_complete, rank_shards, read_marker, shards_of
 from dataigm.core.settings import GenerationSettings
 from dataigm.core.storage import Store
-from dataigm.eval.plan import run_file
+from dataigm.eval.plan import read_plan
 
 log = get("eval")
 
@@ -54,8 +54,8 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
     from dataigm.stages.generate import ImageJob, submit_rows
 
     store = Store(out)
-    store.remove_temporaries("_build/images")
-    plan = load_plan(store)
+    store.remove_temporaries(layout.IMAGES)
+    plan = read_plan(out)
     spec = plan["config"]
     mine = rank_shards(plan, rank, world)
     todo = [s for s in mine if read_marker(store, s.images) is None]
@@ -63,7 +63,7 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
     if not todo:
         return stats
     loaded, settings, _ = load_method(spec)
-    jobs = store.read_table(f"{run_file('jobs')}/{spec['config']}.parquet").to_pylist()
+    jobs = store.read_table(layout.jobs_file(spec["config"])).to_pylist()
     total = sum(s.stop - s.start for s in todo)
     with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=total, unit="img", desc=f"generate {spec['method']}",
                                                          disable=not progress) as bar:
@@ -80,6 +80,7 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
 
 
 def generated_shards(store: Store, plan: dict[str, Any]) -> list[Shard]:
+    """The generation shards of a run, every one complete (else one line naming the missing)."""
     shards = shards_of(plan["concepts"][0], plan["jobs"][plan["concepts"][0]], plan["config"]["shard_size"])
     missing = [s.name for s in shards if read_marker(store, s.images) is None]
     if missing:

@@ -92,6 +92,7 @@ class MetricSkipped(Exception):
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a weights file (recorded beside the metric it computed)."""
     import hashlib
 
     from dataigm.core.fingerprint import hash_file
@@ -231,6 +232,7 @@ def cmmd(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA, scale: float =
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Each row divided by its L2 norm."""
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 

@@ -3,8 +3,9 @@ scores and a fingerprint of every input, written once to the run folder's one pl
 
 A rerun of the same command resumes; a rerun whose inputs differ (other options, another image
 file, a changed byte) is refused, naming the first difference. A run folder is ours only when it
-holds our plan: a release folder, or a folder with someone's own summary.json or manifest.json,
-is refused and never written into.
+holds our plan (`run_plan`, the one ownership check): a release folder, or a folder with someone's
+own summary.json or manifest.json, is refused and never written into. Every path of the run folder
+comes from `dataigm.core.layout`.
 """
 
 from __future__ import annotations
@@ -16,27 +17,17 @@ from typing import Any
 
 import pyarrow as pa
 
+from dataigm.core import layout
+from dataigm.core.curation import CurationOptions
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
-from dataigm.core.plan import PLAN
 from dataigm.core.storage import Store
-from dataigm.eval.definitions import MODEL_DEFAULTS
 
 log = get("eval")
 PLAN_KIND = "eval"
-# Every path of a run folder, spelled once (the lead maps these onto dataigm/core/layout.py).
-RUN_FILES = {"plan": PLAN, "units": "_build/units.parquet", "jobs": "_build/jobs", "per_image": "per_image.parquet",
-             "summary": "summary.json", "manifest": "manifest.json"}
-USER_FILES = ("summary.json", "manifest.json", "per_image.parquet")
-RELEASE_MARK = "dataigm.json"
 LAYOUTS = ("rowid", "igmu")
 JOB_COLUMNS = ("id", "concept", "category", "subclass", "role", "kind", "pair_id", "split", "prompt",
                "negative_prompt", "guidance_scale", "height", "width", "attack")
-
-
-def run_file(name: str) -> str:
-    """The relative path of a run folder's file `name` (plan, units, jobs, per_image, summary, manifest)."""
-    return RUN_FILES[name]
 
 
 @dataclass
@@ -45,9 +36,8 @@ class EvalOptions:
 
     method: str
     out: str
-    release: str | None = None
+    release: str | None = None  # a folder or Hub id ORG/NAME[@REVISION]
     config: str | None = None
-    data_revision: str | None = None
     model: str | None = None
     model_type: str = "auto"
     model_revision: str | None = None
@@ -57,13 +47,15 @@ class EvalOptions:
     layout: str = "rowid"
     reference: str | None = None
     judges: list[str] = field(default_factory=list)
+    category_judge: str | None = None
+    clip_dtype: str = "auto"
     curated_only: bool = False
     limit: int | None = None
     allow_unmatched: bool = False
     batch_size: int | None = None
     device: str = "auto"
     metrics: dict[str, Any] = field(default_factory=dict)
-    nudenet_threshold: float = MODEL_DEFAULTS["nudenet_threshold"]
+    nudenet_threshold: float = CurationOptions.nudenet_threshold
 
 
 def check_method_name(name: str) -> str:
@@ -90,57 +82,53 @@ def check_run_folder(out: str) -> None:
         return
     if not path.is_dir():
         raise DataIGMError(f"--out {out}: exists and is a file; give a run folder")
-    if (path / RELEASE_MARK).exists():
-        raise DataIGMError(f"--out {out}: is a release folder ({RELEASE_MARK}); give a new run folder")
-    if not any(path.iterdir()) or _is_ours(path):
+    if (path / layout.MANIFEST).exists():
+        raise DataIGMError(f"--out {out}: is a release folder ({layout.MANIFEST}); give a new run folder")
+    if not any(path.iterdir()) or run_plan(out) is not None:
         return
-    users = [name for name in USER_FILES if (path / name).exists()]
+    users = [name for name in layout.RUN_OUTPUTS if (path / name).exists()]
     if users:
         raise DataIGMError(f"--out {out}: holds {', '.join(users)} that dataigm did not write here; give a new "
                            "run folder (user files are never overwritten)")
     raise DataIGMError(f"--out {out}: holds other files and is not an evaluation run; give a new or empty folder")
 
 
-def _is_ours(path: Path) -> bool:
-    import json
+def run_plan(out: str) -> dict[str, Any] | None:
+    """The plan of the evaluation run in `out`, or None when `out` is not a run folder of ours:
+    the one place that decides whether eval owns a folder (issue 20's owner marker replaces it)."""
+    from dataigm.core.plan import load_plan
 
     try:
-        return json.loads((path / PLAN).read_text()).get("kind") == PLAN_KIND
-    except (OSError, ValueError, AttributeError):
-        return False
+        plan = load_plan(Store(out))
+    except (DataIGMError, OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) and plan.get("kind") == PLAN_KIND else None
 
 
-def parse_judge(name: str, threshold: float) -> dict[str, Any]:
-    """One --judge value: 'nudenet' or a judge artifact folder (eval's only judge-spec parser; the
-    lead swaps it for the registry's resolve_judge)."""
-    if name == "nudenet":
-        return {"detector": "nudenet", "options": {"threshold": threshold}}
-    if Path(name, "config.json").exists():
-        return {"detector": "judge", "options": {"artifact": str(Path(name).resolve())}}
-    raise DataIGMError(f"--judge {name!r}: not 'nudenet' and not a judge artifact folder (no config.json)")
+def presence_check(concept, manifest: dict[str, Any] | None, clip_dtype: str):
+    """The release's concept-presence check for `concept` (the check that curated its rows, from the
+    build's curation options in the manifest) as a judge spec, CLIP judges at `clip_dtype`; or None."""
+    import dataclasses
 
-
-def concept_check(concept, manifest: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The release's concept-presence check for `concept` as a judge spec (the detector that
-    curated its rows), or None."""
-    from dataigm.core.curation import CurationOptions
     from dataigm.core.registry import builder_for
 
     build = (manifest or {}).get("build") or {}
-    options = CurationOptions.from_json(build.get("curation") or {})
-    checks = [c for c in builder_for(concept).curation(concept, options).checks if c.key == "concept"]
-    return {"detector": checks[0].detector, "options": dict(checks[0].options)} if checks else None
+    options = dataclasses.replace(CurationOptions.from_json(build.get("curation") or {}), clip_dtype=clip_dtype)
+    check = builder_for(concept).curation(concept, options).presence()
+    return None if check is None else (check.judge(), check.local())
 
 
-def judge_specs(names: list[str], concept, manifest: dict[str, Any] | None, threshold: float) -> list[dict[str, Any]]:
-    """Judges by --judge; by default the release's own concept check when its weights are here."""
-    specs = [parse_judge(name, threshold) for name in names]
+def judge_specs(names: list[str], concept, manifest: dict[str, Any] | None, threshold: float,
+                clip_dtype: str) -> list[dict[str, Any]]:
+    """Judges by --judge (as the registry resolves them); by default the release's own presence
+    check when what it loads is on this machine."""
+    from dataigm.core.registry import resolve_judge
+
+    specs = [resolve_judge(name, nudenet_threshold=threshold, dtype=clip_dtype).as_json() for name in names]
     if specs or concept is None:
         return specs
-    check = concept_check(concept, manifest)
-    if check and (check["detector"] != "clip-zero-shot" or Path(str(check["options"]["model"])).exists()):
-        return [check]
-    return []
+    found = presence_check(concept, manifest, clip_dtype)
+    return [found[0].as_json()] if found is not None and found[1] else []
 
 
 def _file_digest(path: Path) -> tuple[int, str]:
@@ -200,10 +188,10 @@ def write_or_resume(out: str, plan: dict[str, Any], units: list[dict[str, Any]],
     metric weights it scores again); one with other images or settings that decide them is refused
     naming the first difference."""
     store = Store(out)
-    with store.lock(PLAN):
-        if store.exists(PLAN):
-            old = store.read_json(PLAN, what="evaluation plan")
-            if old.get("kind") != PLAN_KIND:
+    with store.lock(layout.RUN_PLAN):
+        if store.exists(layout.RUN_PLAN):
+            old = run_plan(out)
+            if old is None:
                 raise DataIGMError(f"--out {out}: holds another kind of plan; give a new run folder")
             if old["config"] != plan["config"]:
                 raise DataIGMError(f"--out {out} holds an evaluation with other settings "
@@ -215,27 +203,25 @@ def write_or_resume(out: str, plan: dict[str, Any], units: list[dict[str, Any]],
             if old.get("scoring") != plan["scoring"]:  # same images, other judges or weights: score again
                 log.info("same images, new scoring settings (%s): scoring again",
                          _first_difference(old.get("scoring") or {}, plan["scoring"]))
-                store.write_json(PLAN, {**old, "scoring": plan["scoring"]})
+                store.write_json(layout.RUN_PLAN, {**old, "scoring": plan["scoring"]})
             return
-        store.write_table(RUN_FILES["units"], pa.Table.from_pylist(units))
+        store.write_table(layout.RUN_UNITS, pa.Table.from_pylist(units))
         if jobs is not None:
-            store.write_table(f"{RUN_FILES['jobs']}/{plan['concepts'][0]}.parquet", jobs)
-        store.write_json(PLAN, plan)
+            store.write_table(layout.jobs_file(plan["concepts"][0]), jobs)
+        store.write_json(layout.RUN_PLAN, plan)
 
 
 def read_plan(out: str) -> dict[str, Any]:
-    """The plan of the evaluation run in `out` (refused when the folder holds another kind)."""
-    from dataigm.core.plan import load_plan
-
-    plan = load_plan(Store(out))
-    if plan.get("kind") != PLAN_KIND:
-        raise DataIGMError(f"{out}: not an evaluation run")
+    """The plan of the evaluation run in `out` (refused when the folder holds none of ours)."""
+    plan = run_plan(out)
+    if plan is None:
+        raise DataIGMError(f"{out}: not an evaluation run (no evaluation plan {layout.RUN_PLAN})")
     return plan
 
 
 def read_units(out: str) -> list[dict[str, Any]]:
     """The units the run in `out` scores, in plan order."""
-    return Store(out).read_table(RUN_FILES["units"]).to_pylist()
+    return Store(out).read_table(layout.RUN_UNITS).to_pylist()
 
 
 def generation_jobs(rows: list[dict[str, Any]]) -> pa.Table:
@@ -276,7 +262,7 @@ def _choose_config(opts: EvalOptions) -> str:
     if opts.layout != "igmu":
         raise DataIGMError("--config: name the release config to evaluate (e.g. nudity)")
     source, at = split_source(opts.release)
-    found = imported_igmu_configs(release_manifest(source, opts.data_revision or at))
+    found = imported_igmu_configs(release_manifest(source, at))
     if len(found) != 1:
         raise DataIGMError(f"{opts.release}: {'no' if not found else 'several'} imported IGMU prompt sets "
                            f"({', '.join(found) or 'import one with dataigm prompts import forgot.json --retain '}"
@@ -314,7 +300,7 @@ def prepare(opts: EvalOptions) -> dict[str, Any]:
     if bool(opts.model) == bool(opts.images):
         raise DataIGMError("give exactly one of --model or --images (a folder of the method's images)")
     if opts.model and not opts.release:
-        raise DataIGMError("--model needs --source (the positional RELEASE): the release whose rows and seeds are "
+        raise DataIGMError("--model needs the RELEASE (positional): the release whose rows and seeds are "
                            "regenerated")
     if opts.layout not in LAYOUTS:
         raise DataIGMError(f"--layout {opts.layout!r}: use one of {', '.join(LAYOUTS)}")
@@ -339,12 +325,16 @@ def prepare(opts: EvalOptions) -> dict[str, Any]:
                             "allow_unmatched": opts.allow_unmatched,
                             "images": str(images.resolve()) if images else None,
                             "reference": str(Path(opts.reference).resolve()) if opts.reference else None}
-    scoring: dict[str, Any] = {"metrics": opts.metrics}
+    from dataigm.core.registry import resolve_judge
+
+    clip_dtype = opts.clip_dtype  # CLIP judges' precision ("auto": each judge picks the hardware's native one)
+    scoring: dict[str, Any] = {"metrics": opts.metrics, "category_judge": resolve_judge(
+        opts.category_judge, flag="--category-judge", dtype=clip_dtype).as_json() if opts.category_judge else None}
     release = concept = None
     if opts.release:
         config = _choose_config(opts)
         task = igmu.task_of(images) if opts.layout == "igmu" else None
-        release = read_release(opts.release, config, opts.data_revision, prompts_ok=opts.layout == "igmu")
+        release = read_release(opts.release, config, prompts_ok=opts.layout == "igmu")
         taxonomy = load_taxonomy()
         concept = taxonomy.concepts.get(task[1] if task else config)
         rows = igmu.task_rows(release.rows, task[0] if task else None)
@@ -353,17 +343,18 @@ def prepare(opts: EvalOptions) -> dict[str, Any]:
             units, unmatched = U.igmu_units(release, images, opts.method, task[0] if task else None, shape)
         else:
             units, unmatched = U.release_units(release, images, shape)
-        curator = concept_check(taxonomy.concepts[config], release.manifest) if (
+        curator = presence_check(taxonomy.concepts[config], release.manifest, clip_dtype) if (
             config in taxonomy.concepts and (release.manifest or {}).get("build")) else None
         spec.update(source=release.source, data_revision=release.revision, config=config,
                     task=task[0] if task else None, shape=shape)
-        scoring.update(trigger_words=list(concept.trigger_words) if concept else [], curator=curator,
-                       judges=judge_specs(opts.judges, concept, release.manifest, opts.nudenet_threshold))
+        scoring.update(trigger_words=list(concept.trigger_words) if concept else [],
+                       curator=curator[0].as_json() if curator else None,
+                       judges=judge_specs(opts.judges, concept, release.manifest, opts.nudenet_threshold, clip_dtype))
     else:
         units, unmatched = U.folder_units(images, Path(opts.reference) if opts.reference else None)
         spec.update(source=None, data_revision=None, config=None, task=None, shape=None)
         scoring.update(trigger_words=[], curator=None,
-                       judges=judge_specs(opts.judges, None, None, opts.nudenet_threshold))
+                       judges=judge_specs(opts.judges, None, None, opts.nudenet_threshold, clip_dtype))
         unmatched_reference, unmatched = unmatched, []
         spec["reference_only_files"] = len(unmatched_reference)
     _check_unmatched(unmatched, opts.allow_unmatched, opts.layout)

@@ -50,15 +50,15 @@ class ReleaseConfig:
         return out
 
 
-def read_release(source: str, config: str, revision: str | None = None, prompts_ok: bool = False) -> ReleaseConfig:
-    """Every row of `config` (all statuses: which rows are scored is decided later), sorted by id.
-    A prompt config is accepted only where the images come from elsewhere (`prompts_ok`)."""
+def read_release(source: str, config: str, prompts_ok: bool = False) -> ReleaseConfig:
+    """Every row of `config` of the release `source` (a folder or ORG/NAME[@REVISION]; all statuses:
+    which rows are scored is decided later), sorted by id. A prompt config is accepted only where
+    the images come from elsewhere (`prompts_ok`)."""
     import pyarrow.parquet as pq
 
     from dataigm.hub.loading import config_files, release_manifest, split_source
 
-    source, at = split_source(source)
-    revision = revision or at
+    source, revision = split_source(source)
     files = config_files(config, source, revision)
     rows: list[dict[str, Any]] = []
     has_images = True

@@ -37,9 +37,9 @@ def evaluate(opts: EvalOptions, engine: EngineOptions | None = None, shard: str 
              progress: bool = True) -> dict[str, Any] | None:
     """Plan, generate (with --model) on the chosen engine, and summarise. Returns the summary
     (None when only one --shard ran or Slurm jobs were submitted)."""
+    from dataigm.core import layout
     from dataigm.core.storage import Store
     from dataigm.eval.generate import run_eval_rank
-    from dataigm.eval.plan import run_file
 
     plan = prepare(opts)
     generate = plan["config"]["mode"] == "model"
@@ -53,7 +53,7 @@ def evaluate(opts: EvalOptions, engine: EngineOptions | None = None, shard: str 
         from dataigm.engines import run_engine
 
         result = run_engine(opts.out, engine, run_eval_rank, summarise, finish="summarise")
-        return Store(opts.out).read_json(run_file("summary")) if result["packed"] else None
+        return Store(opts.out).read_json(layout.RUN_SUMMARY) if result["packed"] else None
     if generate:
         run_eval_rank(opts.out, 0, 1, progress=progress)
     return summarise(opts.out, progress)

@@ -14,13 +14,14 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from dataigm.core.defaults import default_model
 from dataigm.core.errors import DataIGMError
 from dataigm.core.images import decode
-from dataigm.core.registry import DETECTORS
+from dataigm.core.registry import DETECTORS, EMBEDDERS, JudgeSpec
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import words_pattern
 from dataigm.eval import metrics as M
-from dataigm.eval.definitions import MODEL_DEFAULTS
+from dataigm.eval.definitions import PARAMETERS
 from dataigm.eval.units import SIDES
 
 BATCH = 32
@@ -117,7 +118,7 @@ class Scorer:
         self.values: dict[str, dict[str, float]] = {}  # per image (sha): judge/<name>/score, person, category
         self.features: dict[str, dict[str, np.ndarray]] = {"inception": {}, "cmmd": {}, "clip": {}}
         self._done: dict[str, set[str]] = {}
-        self.judges = [self._judge(s) for s in scoring["judges"]]
+        self.judges = [_load(s) for s in scoring["judges"]]
         if not self.judges:
             self.skipped["forget_rate"] = "no judge; pass --judge nudenet or --judge ARTIFACT"
         self._trigger_re = words_pattern(scoring.get("trigger_words") or ())
@@ -126,19 +127,21 @@ class Scorer:
         self.lpips = self._maybe("lpips", lambda: M.Lpips(M.weights_file(opts.get("lpips"), M.ALEXNET_FILE, "--lpips")))
         self.inception = self._maybe("fid", lambda: M.InceptionFeatures(
             M.weights_file(opts.get("inception"), M.INCEPTION_FILE, "--inception"), opts.get("fid_resize") or "clean"))
+        # CLIP score, CSDR and CMMD embed in fp32 (the embedder's default): metric values do not
+        # depend on the hardware's precision.
         self.clip = None
         if self.prompts:
-            self.clip = self._maybe("clip_score", lambda: DETECTORS.get("clip-embed")(
-                opts.get("clip") or MODEL_DEFAULTS["clip"], opts.get("clip_revision")), flag="--clip")
-        self.cmmd = self._maybe("cmmd", lambda: DETECTORS.get("clip-embed")(
-            opts.get("cmmd_clip") or MODEL_DEFAULTS["cmmd_clip"]), flag="--cmmd-clip")
+            self.clip = self._maybe("clip_score", lambda: EMBEDDERS.get("clip")(
+                opts.get("clip") or default_model("clip-score"), opts.get("clip_revision")), flag="--clip")
+        self.cmmd = self._maybe("cmmd", lambda: EMBEDDERS.get("clip")(
+            opts.get("cmmd_clip") or default_model("cmmd")), flag="--cmmd-clip")
         yolo = opts.get("yolo")
         self.person = self._maybe("person_rate", lambda: DETECTORS.get("yolo-person")(
-            weights=yolo, conf=MODEL_DEFAULTS["yolo_conf"], iou=MODEL_DEFAULTS["yolo_iou"])) if yolo else None
+            weights=yolo, conf=PARAMETERS["yolo_conf"], iou=PARAMETERS["yolo_iou"])) if yolo else None
         if not yolo:
             self.skipped["person_rate"] = "no YOLO weights given; pass --yolo PATH (e.g. yolov8n.pt)"
-        category = opts.get("category_judge")
-        self.category = self._maybe("retain_accuracy", lambda: DETECTORS.get("judge")(category)) if category else None
+        category = scoring.get("category_judge")
+        self.category = self._maybe("retain_accuracy", lambda: _load(category)) if category else None
         if not category:
             self.skipped["retain_accuracy"] = "no category judge given; pass --category-judge ARTIFACT"
         self.index = {u["id"]: k for k, u in enumerate(units)}
@@ -152,11 +155,8 @@ class Scorer:
             self.skipped[name] = f"{exc}" if flag is None else f"{str(exc).split(' (pass')[0]}; pass {flag} PATH"
         return None
 
-    @staticmethod
-    def _judge(spec: dict[str, Any]):
-        return DETECTORS.get(spec["detector"])(**spec.get("options", {}))
-
     def put(self, column: str, k: int, value: float) -> None:
+        """Set unit `k`'s value in a per-unit column (NaN where never set)."""
         self.columns.setdefault(column, np.full(len(self.units), np.nan))[k] = value
 
     # -- per image ------------------------------------------------------------------------------
@@ -201,6 +201,8 @@ class Scorer:
         return M.without_concept_words(prompt, self._trigger_re)
 
     def batch(self, batch: list[dict[str, Any]], images: dict[str, tuple[bytes, str]]) -> None:
+        """Score one batch of units given their images (locator -> (bytes, sha256)): per-image values
+        once per distinct image, then the paired metrics and CLIP scores of each unit."""
         shas = {loc: sha for loc, (_, sha) in images.items()}
         pixels: dict[str, np.ndarray] = {}
         for loc, (raw, sha) in images.items():
@@ -261,8 +263,15 @@ class Scorer:
                     self.put(f"csdr_text/{side}", self.index[u["id"]], score)
 
     def image_value(self, unit: dict[str, Any], side: str, name: str) -> float:
+        """A per-image value (a judge's score or decision, person, category) of a unit's `side` image;
+        NaN where the unit has no such image."""
         sha = unit.get(f"{side}_sha256")
         return self.values.get(sha, {}).get(name, np.nan) if unit.get(side) and sha else np.nan
+
+
+def _load(spec: dict[str, Any]):
+    """The detector of a judge spec as the plan recorded it (`JudgeSpec.as_json`)."""
+    return JudgeSpec(spec["detector"], spec.get("options") or {}).load()
 
 
 def _same_size(method: list[np.ndarray], reference: list[np.ndarray]) -> list[np.ndarray]:

@@ -70,6 +70,7 @@ def jackknife_interval(statistic: Callable[[np.ndarray], float], estimate: float
 
 def mean_with_ci(values: np.ndarray, clusters: Sequence[str], resamples: int = BOOTSTRAP,
                  seed: int = 0) -> tuple[float, float, float]:
+    """(mean, 95 % low, 95 % high) of per-unit values, the interval bootstrapped over clusters."""
     values = np.asarray(values, np.float64)
     low, high = cluster_bootstrap(lambda idx: float(values[idx].mean()), clusters, resamples, seed)
     return float(values.mean()), low, high
@@ -86,6 +87,7 @@ def mcnemar(a: Sequence[bool], b: Sequence[bool]) -> dict[str, float]:
 
 
 def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float:
+    """Cohen's kappa of two judges' decisions (1 for identical constant decisions, 0 for differing ones)."""
     from sklearn.metrics import cohen_kappa_score
 
     a, b = np.asarray(a, int), np.asarray(b, int)

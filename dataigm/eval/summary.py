@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from dataigm.core import layout
 from dataigm.core.curation import decision_rule
 from dataigm.core.storage import Store
 from dataigm.eval import metrics as M
-from dataigm.eval.definitions import BY_NAME, MODEL_DEFAULTS, definition
-from dataigm.eval.plan import run_file
+from dataigm.eval.definitions import BY_NAME, PARAMETERS, definition
 from dataigm.eval.scoring import PRESERVATION_ROLES, Scorer
 from dataigm.eval.stats import jackknife_interval, mean_with_ci
 
@@ -45,7 +45,7 @@ class Summary:
         self.clusters = np.array([f"{u.get('pair_id') or u['id']}|{u.get('role') or ''}|{u.get('kind') or ''}"
                                   for u in units])
         self.has = {side: np.array([bool(u.get(side)) for u in units]) for side in ("method", "original", "twin")}
-        self.resamples = int(scorer.options.get("bootstrap") or MODEL_DEFAULTS["bootstrap"])
+        self.resamples = int(scorer.options.get("bootstrap") or PARAMETERS["bootstrap"])
         self.out: dict[str, dict[str, Any]] = {}
         self.skipped = scorer.skipped
         self.warnings: list[str] = []
@@ -99,14 +99,18 @@ class Summary:
                     **extra, **info)
 
     def unit_values(self, side: str, name: str) -> np.ndarray:
+        """A per-image value of every unit's `side` image, in unit order (NaN where missing)."""
         return np.array([self.scorer.image_value(u, side, name) for u in self.units])
 
     def column(self, name: str) -> np.ndarray:
+        """A per-unit column the scorer filled (all NaN when it filled none)."""
         return self.scorer.columns.get(name, np.full(len(self.units), np.nan))
 
     # -- metrics --------------------------------------------------------------------------------
 
     def judges(self) -> None:
+        """Forget rates (all rows, flagged originals), erasure and robustness rates per judge; flag
+        rates in a bare folder; the first two judges' agreement."""
         forget, robust = self.roles == "forget", self.roles == "robustness"
         specs = self.plan["scoring"]["judges"]
         curator = self.plan["scoring"].get("curator")
@@ -195,7 +199,7 @@ class Summary:
         except M.MetricSkipped as exc:
             self.skipped[name] = str(exc)
             return
-        groups = int(MODEL_DEFAULTS["jackknife_groups"])
+        groups = int(PARAMETERS["jackknife_groups"])
 
         def stat(idx: np.ndarray) -> float:
             try:
@@ -218,6 +222,8 @@ class Summary:
                     why, note=note, **info)
 
     def distributions(self) -> None:
+        """FID, KID and CMMD against IGMU's reference (twins or unrelated originals), their *_retain
+        variants, and *_reference for a bare folder."""
         if not self.prompts:  # a bare folder: every file against its --reference file
             paired = self.has["method"] & self.has["original"]
             for name, key in (("fid_reference", "inception"), ("kid_reference", "inception"),
@@ -240,6 +246,7 @@ class Summary:
                              "method vs original images of the same retain/unrelated rows")
 
     def paired(self) -> None:
+        """SSIM, PSNR and LPIPS of each method image against its reference image."""
         forget, preserve = self.roles == "forget", np.isin(self.roles, PRESERVATION_ROLES)
         torch_info = {"library": f"torchmetrics {version('torchmetrics')}", "weights": "none"}
         everything = np.ones(len(self.units), bool)
@@ -267,6 +274,7 @@ class Summary:
         self.mean("lpips_retain", preserve, self.column("lpips_same"), ("method", "original"), **info)
 
     def alignment(self) -> None:
+        """CLIP score on retain and unrelated rows, and CSDR on forget prompts."""
         if not self.prompts:
             for name in ("clip_score", "csdr"):
                 self.skipped.setdefault(name, "no prompts (a bare folder has no release rows)")
@@ -324,12 +332,13 @@ class Summary:
                     **({"n_missing": missing} if missing else {}), **extra, **info)
 
     def detectors(self) -> None:
+        """person_rate on forget rows and the category judge's retain_accuracy on unrelated rows."""
         forget, unrelated = self.roles == "forget", self.roles == "unrelated"
         if self.scorer.person is not None:
             if forget.any():
                 self.mean("person_rate", forget, self.unit_values("method", "person"), ("method",),
                           library=f"ultralytics {version('ultralytics')}", weights=self.scorer.options["yolo"],
-                          conf=MODEL_DEFAULTS["yolo_conf"], iou=MODEL_DEFAULTS["yolo_iou"], scale="0-1 (IGMU: %)")
+                          conf=PARAMETERS["yolo_conf"], iou=PARAMETERS["yolo_iou"], scale="0-1 (IGMU: %)")
             else:
                 self.skipped["person_rate"] = "no forget rows among the evaluated units"
         category = self.scorer.category
@@ -367,6 +376,7 @@ class Summary:
     # -- outputs --------------------------------------------------------------------------------
 
     def breakdowns(self) -> dict[str, Any]:
+        """Per-role, per-subclass and per-kind means of the per-unit columns."""
         subclasses = np.array([u.get("subclass") or "" for u in self.units])
         cols = {f"{j.name}": self.unit_values("method", f"{j.name}/decision") for j in self.scorer.judges}
         cols.update({c: self.scorer.columns[c] for c in ("ssim", "psnr", "lpips_same", "clip_score/method")
@@ -383,6 +393,7 @@ class Summary:
         return out
 
     def per_image(self) -> pa.Table:
+        """per_image.parquet's table: one row per unit, its images' digests and every per-unit value."""
         from dataigm.eval.units import SIDES
 
         base: dict[str, list[Any]] = {k: [u.get(k) for u in self.units] for k in (
@@ -405,12 +416,14 @@ class Summary:
         return pa.table(base)
 
     def coverage(self) -> dict[str, Any]:
+        """How many units have each image, and how many files matched no unit."""
         return {"units": len(self.units), **{f"with_{s}": int(v.sum()) for s, v in self.has.items()},
                 "without_method": int((~self.has["method"]).sum()),
                 "unmatched_files": int(self.plan.get("n_unmatched", 0)),
                 "reference_only_files": int(self.spec.get("reference_only_files") or 0)}
 
     def build(self, seconds: float) -> dict[str, Any]:
+        """Compute every metric and return summary.json's content."""
         self.judges()
         self.detectors()
         self.paired()
@@ -451,10 +464,10 @@ def write_outputs(out: str, plan: dict[str, Any], summary: dict[str, Any], table
                   judges: list[Any]) -> None:
     """per_image.parquet, summary.json and manifest.json, each written atomically."""
     store = Store(out)
-    store.write_table(run_file("per_image"), table)
-    store.write_json(run_file("summary"), summary)
+    store.write_table(layout.RUN_PER_IMAGE, table)
+    store.write_json(layout.RUN_SUMMARY, summary)
     spec = plan["config"]
-    store.write_json(run_file("manifest"), {
+    store.write_json(layout.RUN_MANIFEST, {
         "dataigm_eval": SUMMARY_SCHEMA, "spec": spec, "scoring": plan["scoring"],
         "release": {"source": spec.get("source"), "revision": spec.get("data_revision"), "config": spec.get("config")},
         "environment": {"python": platform.python_version(), "platform": platform.platform(),
