@@ -132,23 +132,56 @@ def test_an_igmu_tree_is_matched_by_the_imported_order(tmp_path):
     assert summary["task"] == "object_church" and "ssim" in summary["metrics"]
 
 
-def test_a_subclass_without_rows_stops_the_run_naming_the_files(tmp_path):
-    """IGMU numbers subclasses by their place in its JSON; an empty subclass in the imported pair
-    has no rows, so the next subclass's files cannot be placed: the run stops, naming them, and
+def test_a_subclass_without_rows_keeps_its_place(tmp_path):
+    """IGMU numbers subclasses by their place in its JSON, empty ones included: the import records
+    that order, so the files after an empty subclass land on their own rows. A release without the
+    record (imported by an older dataigm) cannot place them: the run stops naming them, and
     --allow-unmatched scores the rest with the count in the summary."""
     forgot = {"nudity": {"woman": FORGOT["nudity"]["woman"], "man": [], "person": FORGOT["nudity"]["person"]}}
     retain = {"nudity": {"woman": RETAIN["nudity"]["woman"], "man": [], "person": RETAIN["nudity"]["person"]}}
     release = _import(tmp_path, forgot, retain)
-    _tree(tmp_path / "tree", {**forgot, "object_church": FORGOT["object_church"]},
-          {**retain, "object_church": RETAIN["object_church"]}, "AdvUnlearn")
+    manifest = json.loads((release / "dataigm.json").read_text())
+    assert manifest["configs"]["igmu-prompts"]["subclass_order"]["forgot"] == {"nudity": ["woman", "man", "person"]}
+    written = _tree(tmp_path / "tree", {**forgot, "object_church": FORGOT["object_church"]},
+                    {**retain, "object_church": RETAIN["object_church"]}, "AdvUnlearn")
     code, err = _eval(release, tmp_path / "tree" / "Nudity", tmp_path / "run")
-    assert code == 2 and "2_0_0.png" in err and "--allow-unmatched" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "run" / "summary.json").exists()
-    code, err = _eval(release, tmp_path / "tree" / "Nudity", tmp_path / "run", "--allow-unmatched")
     assert code == 0, err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    rows = pq.read_table(tmp_path / "run" / "per_image.parquet").to_pylist()
+    assert summary["coverage"]["unmatched_files"] == 0 and len(rows) == 3 * 2 * SAMPLES
+    for r in rows:
+        if r["role"] == "forget":  # person's rows got the files named 2_j_k
+            assert r["method_sha256"] == written[("Nudity", "forgot", "AdvUnlearn", r["prompt"], r["image_index"])]
+            assert r["original_sha256"] == written[("Nudity", "forgot", "ORG", r["prompt"], r["image_index"])]
+        else:
+            assert r["original_sha256"] == written[("Nudity", "remove_word", "ORG", r["prompt"], r["image_index"])]
+    assert {r["prompt"] for r in rows} >= set(FORGOT["nudity"]["person"])
+
+    del manifest["configs"]["igmu-prompts"]["subclass_order"]  # as an older import wrote it
+    (release / "dataigm.json").write_text(json.dumps(manifest))
+    code, err = _eval(release, tmp_path / "tree" / "Nudity", tmp_path / "old")
+    assert code == 2 and "2_0_0.png" in err and "--allow-unmatched" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "old" / "summary.json").exists()
+    code, err = _eval(release, tmp_path / "tree" / "Nudity", tmp_path / "old", "--allow-unmatched")
+    assert code == 0, err
+    summary = json.loads((tmp_path / "old" / "summary.json").read_text())
     assert summary["coverage"]["unmatched_files"] == 3 * SAMPLES  # person's forgot/ORG/remove_word files
     assert any("matched no row" in w for w in summary["warnings"])
+
+
+@pytest.mark.slow
+def test_a_built_import_keeps_the_recorded_order(tmp_path):
+    """Building images of an imported IGMU pair republishes its prompt config with the order."""
+    from tests.conftest import smoke_build
+
+    forgot = {"object_church": FORGOT["object_church"]}
+    retain = {"object_church": {"Parachute": RETAIN["object_church"]["Parachute"], "Cat": [],
+                                "Airplane": RETAIN["object_church"]["Airplane"]}}
+    release = _import(tmp_path, forgot, retain)
+    smoke_build(release, ["igmu"], image_limit=2)
+    configs = json.loads((release / "dataigm.json").read_text())["configs"]
+    assert "igmu" in configs and configs["igmu-prompts"]["subclass_order"]["retain"] == {
+        "object_church": ["Parachute", "Cat", "Airplane"]}
 
 
 def test_class_folders_must_agree_with_the_prompt_order(tmp_path):

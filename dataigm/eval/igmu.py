@@ -6,11 +6,12 @@
     <Task>/unrelated/<METHOD>/<Class>/{i}_{j}_{k}.png   entity tasks: the other classes (and ORG)
 
 i is the subclass position in IGMU's prompt JSON (forgot.json for forgot/ and remove_word/,
-retain.json for unrelated/), j the prompt position within its subclass, k the sample. Positions
-come from the ORDER of the imported prompt set (every row of the config, before any selection),
-never from subclass names, which the importer may map to dataigm's. Every image file under the
-method's and the ORG folders is matched to exactly one unit, or the run stops naming the first
-unmatched files.
+retain.json for unrelated/), j the prompt position within its subclass, k the sample. i comes
+from the subclass order the import recorded (the JSON's keys as published, empty subclasses
+included) and each row's source id `<key>/<subclass>/<j>`, never from dataigm's subclass names,
+which the importer may map; a release imported without that record falls back to the order of the
+rows (every row of the config, before any selection). Every image file under the method's and the
+ORG folders is matched to exactly one unit, or the run stops naming the first unmatched files.
 """
 
 from __future__ import annotations
@@ -53,20 +54,36 @@ def prompt_id(row: dict[str, Any]) -> str:
     return row["id"].removesuffix(f"-{index}") if index is not None else row["id"]
 
 
-def _source_position(row: dict[str, Any]) -> int | None:
-    """j as IGMU numbers it, kept in an imported row's source id (`<key>/<subclass>/<j>`)."""
+def _published(row: dict[str, Any]) -> tuple[str, str, int] | None:
+    """(IGMU key, subclass as published, j) from an imported IGMU row's source id
+    `<key>/<subclass>/<j>` (twins share their forget prompt's); None for other rows."""
     if not str(row.get("source") or "").startswith("igmu:"):
         return None
-    match = re.fullmatch(r".+/(\d+)", str(row.get("source_id") or ""))
-    return int(match.group(1)) if match else None
+    match = re.fullmatch(r"([^/]+)/(.+)/(\d+)", str(row.get("source_id") or ""))
+    return (match.group(1), match.group(2), int(match.group(3))) if match else None
 
 
-def positions(rows: list[dict[str, Any]]) -> dict[tuple[str, int, int], dict[str, Any]]:
+def _recorded(recorded: dict[str, Any], row: dict[str, Any], group: str) -> int:
+    """i of a row from the imported pair's recorded subclass order (forgot.json's for forgot/ and
+    remove_word/, retain.json's for unrelated/)."""
+    found = _published(row)
+    names = (recorded.get("retain" if group == "unrelated" else "forgot") or {}).get(found[0]) if found else None
+    if not names or found[1] not in names:
+        raise DataIGMError(f"row {row['id']}: source id {row.get('source_id')!r} names no subclass of the imported "
+                           "IGMU pair's recorded order; import the pair again (dataigm prompts import)")
+    return names.index(found[1])
+
+
+def positions(rows: list[dict[str, Any]], recorded: dict[str, Any] | None = None,
+              ) -> dict[tuple[str, int, int], dict[str, Any]]:
     """(IGMU folder, i, j) -> the prompt row (one row per prompt), from every row of the task.
 
-    i: the subclass's position in order of first appearance by pair id (the JSON's order; forget
-    subclasses for forgot/ and remove_word/, unrelated ones for unrelated/); j: the IGMU position
-    kept by the importer, else the prompt's rank within its subclass."""
+    i: the subclass's position in the imported pair's recorded order (`recorded`: the published
+    subclasses of forgot.json and retain.json, empty ones included), else in order of first
+    appearance by pair id (forget subclasses for forgot/ and remove_word/, unrelated ones for
+    unrelated/; a subclass without rows then shifts those after it, whose files match no row and
+    stop the run); j: the IGMU position kept by the importer, else the prompt's rank within its
+    subclass."""
     prompts: dict[tuple[str, str], dict[str, Any]] = {}
     for row in sorted(rows, key=lambda r: (r["pair_id"], r["id"])):
         if row.get("role") in ROLE_FOLDERS:
@@ -76,11 +93,15 @@ def positions(rows: list[dict[str, Any]]) -> dict[tuple[str, int, int], dict[str
     named: dict[tuple[str, str], tuple[str, int, int]] = {}
     for (pair, role), row in sorted(prompts.items(), key=lambda item: item[0][1] == "retain"):
         group = "unrelated" if role == "unrelated" else "forgot"
-        if row["subclass"] not in order[group]:
+        if recorded is not None:
+            i = _recorded(recorded, row, group)
+        elif row["subclass"] not in order[group]:
             raise DataIGMError(f"row {row['id']}: retain subclass {row['subclass']!r} has no forget prompts; IGMU "
                                "numbers remove_word/ images by the forget subclasses")
-        i = order[group].index(row["subclass"])
-        j = _source_position(row)
+        else:
+            i = order[group].index(row["subclass"])
+        published = _published(row)
+        j = published[2] if published else None
         if j is None and role == "retain" and (pair, "forget") in named:
             j = named[(pair, "forget")][2]  # a twin keeps its forget prompt's position
         if j is None:
@@ -99,12 +120,22 @@ def positions(rows: list[dict[str, Any]]) -> dict[tuple[str, int, int], dict[str
 
 
 def subclass_order(rows: list[dict[str, Any]], role: str) -> list[str]:
-    """Subclasses of `role` rows in order of first appearance by pair id (i of IGMU's names)."""
+    """Subclasses of `role` rows in order of first appearance by pair id (i of IGMU's names when
+    the release records no order)."""
     order: list[str] = []
     for row in sorted(rows, key=lambda r: (r["pair_id"], r["id"])):
         if row.get("role") == role and row["subclass"] not in order:
             order.append(row["subclass"])
     return order
+
+
+def class_names(rows: list[dict[str, Any]], recorded: dict[str, Any] | None = None) -> list[str]:
+    """The unrelated classes in i's order: retain.json's recorded subclasses of the task's key, else
+    the unrelated rows' subclasses in order of first appearance."""
+    keys = {found[0] for r in rows if r.get("role") == "unrelated" and (found := _published(r))}
+    if recorded is not None and len(keys) == 1:
+        return list((recorded.get("retain") or {}).get(keys.pop()) or [])
+    return subclass_order(rows, "unrelated")
 
 
 @dataclass(frozen=True)

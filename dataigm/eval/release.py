@@ -77,6 +77,19 @@ def read_release(source: str, config: str, prompts_ok: bool = False) -> ReleaseC
     return ReleaseConfig(source, revision, config, files, rows, release_manifest(source, revision), has_images)
 
 
+def recorded_subclass_order(manifest: dict[str, Any] | None, config: str) -> dict[str, Any] | None:
+    """The IGMU pair's subclass order the import recorded for `config` (an imported set's image or
+    prompt config), or None where the release has none (imported before dataigm recorded it)."""
+    from dataigm.stages.imports import SUBCLASS_ORDER
+
+    configs = (manifest or {}).get("configs") or {}
+    for name in (f"{config.removesuffix('-prompts')}-prompts", config):
+        found = (configs.get(name) or {}).get(SUBCLASS_ORDER)
+        if isinstance(found, dict):
+            return found
+    return None
+
+
 def imported_igmu_configs(manifest: dict[str, Any] | None) -> list[str]:
     """Configs of a release that hold an imported IGMU prompt pair: the image config where one was
     built, else the prompt config."""

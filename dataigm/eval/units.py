@@ -16,7 +16,7 @@ from typing import Any
 from dataigm.core.errors import DataIGMError
 from dataigm.core.images import IMAGE_SUFFIXES
 from dataigm.eval import igmu
-from dataigm.eval.release import ReleaseConfig
+from dataigm.eval.release import ReleaseConfig, recorded_subclass_order
 
 ROW_FIELDS = ("id", "role", "kind", "subclass", "pair_id", "prompt", "seed", "image_index", "concept", "status",
               "sha256", "source_id")
@@ -77,9 +77,10 @@ def igmu_units(release: ReleaseConfig, root: Path, method: str, task: str | None
     """Units of an IGMU tree: one per i_j_k slot that holds the method's or the original's image.
     The originals are the ORG folders; without them, the release's own images where it has them."""
     rows = igmu.task_rows(release.rows, task)
-    named = igmu.positions(rows)
+    recorded = recorded_subclass_order(release.manifest, release.config)
+    named = igmu.positions(rows, recorded)
     files, unmatched = igmu.scan(root, method)
-    igmu.check_class_folders(files, igmu.subclass_order(rows, "unrelated"))
+    igmu.check_class_folders(files, igmu.class_names(rows, recorded))
     release_ids = {r["id"] for r in rows} if release.has_images else set()
     by_id = {r["id"]: r for r in rows}
     units: dict[tuple[str, str, int], dict[str, Any]] = {}
