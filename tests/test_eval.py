@@ -644,6 +644,7 @@ def test_object_metrics_use_the_unrelated_rows(release, weights, tmp_path):
     assert m["ssim"]["value"] == pytest.approx(_ssim_psnr(b, a)[0], abs=1e-5)
     assert "entity concept" in summary["skipped"]["csdr"]
     judge_name = next(k.split("/", 1)[1] for k in m if k.startswith("forget_rate/"))  # the release's own check
+    assert any(w.startswith(f"{judge_name} is the detector that curated these rows") for w in summary["warnings"])
     assert m[f"forget_rate/{judge_name}"]["value"] == m[f"original_forget_rate/{judge_name}"]["value"]
     from PIL import Image
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from dataigm.core import layout
-from dataigm.core.curation import CurationOptions
+from dataigm.core.curation import Check, CurationOptions
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
 from dataigm.core.storage import Store
@@ -105,17 +105,16 @@ def run_plan(out: str) -> dict[str, Any] | None:
     return plan if isinstance(plan, dict) and plan.get("kind") == PLAN_KIND else None
 
 
-def presence_check(concept, manifest: dict[str, Any] | None, clip_dtype: str):
-    """The release's concept-presence check for `concept` (the check that curated its rows, from the
-    build's curation options in the manifest) as a judge spec, CLIP judges at `clip_dtype`; or None."""
+def presence_check(concept, manifest: dict[str, Any] | None, clip_dtype: str) -> Check | None:
+    """The release's concept-presence check of `concept` (the check that curated its rows, from the
+    build's curation options in the manifest), its CLIP judges at `clip_dtype`; or None."""
     import dataclasses
 
     from dataigm.core.registry import builder_for
 
     build = (manifest or {}).get("build") or {}
     options = dataclasses.replace(CurationOptions.from_json(build.get("curation") or {}), clip_dtype=clip_dtype)
-    check = builder_for(concept).curation(concept, options).presence()
-    return None if check is None else (check.judge(), check.local())
+    return builder_for(concept).curation(concept, options).presence()
 
 
 def judge_specs(names: list[str], concept, manifest: dict[str, Any] | None, threshold: float,
@@ -127,8 +126,8 @@ def judge_specs(names: list[str], concept, manifest: dict[str, Any] | None, thre
     specs = [resolve_judge(name, nudenet_threshold=threshold, dtype=clip_dtype).as_json() for name in names]
     if specs or concept is None:
         return specs
-    found = presence_check(concept, manifest, clip_dtype)
-    return [found[0].as_json()] if found is not None and found[1] else []
+    check = presence_check(concept, manifest, clip_dtype)
+    return [check.judge().as_json()] if check is not None and check.local() else []
 
 
 def _file_digest(path: Path) -> tuple[int, str]:
@@ -348,7 +347,7 @@ def prepare(opts: EvalOptions) -> dict[str, Any]:
         spec.update(source=release.source, data_revision=release.revision, config=config,
                     task=task[0] if task else None, shape=shape)
         scoring.update(trigger_words=list(concept.trigger_words) if concept else [],
-                       curator=curator[0].as_json() if curator else None,
+                       curator=curator.judge().as_json() if curator else None,
                        judges=judge_specs(opts.judges, concept, release.manifest, opts.nudenet_threshold, clip_dtype))
     else:
         units, unmatched = U.folder_units(images, Path(opts.reference) if opts.reference else None)
