@@ -57,7 +57,8 @@ def naive(method: Path, original: Path) -> tuple[float, dict]:
 
 
 def ours(method: Path, original: Path, out: Path) -> tuple[float, dict]:
-    from dataigm.eval.setup import EvalOptions, evaluate
+    from dataigm.eval.plan import EvalOptions
+    from dataigm.eval.run import evaluate
 
     start = time.perf_counter()
     summary = evaluate(EvalOptions(method="bench", out=str(out), images=str(method), reference=str(original),

@@ -43,3 +43,12 @@ class ImportedBuilder(CategoryBuilder):
         if attacks is None and any(r.get("attack") for r in rows):
             attacks = attacked_concept(rows, load_taxonomy().concepts)
         return name, rows, attacks
+
+    def subclass_order(self, path, fmt: str, retain=None) -> dict[str, Any] | None:
+        """The source's own subclass order where positions in it name things the rows cannot (IGMU:
+        its image names i_j_k count subclasses of its JSON pair, empty ones included); else None."""
+        if fmt != "igmu":
+            return None
+        from builders.importers import igmu_subclass_order
+
+        return igmu_subclass_order(path, retain)

@@ -240,6 +240,15 @@ def import_igmu(path: Path, name: str, retain: Path | None = None, base_seed: in
     return rows
 
 
+def igmu_subclass_order(path: Path, retain: Path | None = None) -> dict[str, dict[str, list[str]]]:
+    """IGMU's subclass order as published, empty subclasses included and names not mapped:
+    {"forgot": {concept: [subclass, ...]}, "retain": {...}}. IGMU names its images i_j_k by a
+    subclass's position i in these lists, which the rows alone cannot tell where a subclass has no
+    prompts (and so no row)."""
+    return {"forgot": {concept: list(subs) for concept, subs in _load_igmu(path).items()},
+            "retain": {concept: list(subs) for concept, subs in _load_igmu(retain).items()} if retain else {}}
+
+
 def attacked_concept(rows: list[dict[str, Any]], concepts: dict[str, Any]) -> str | None:
     """The taxonomy concept an attack set targets, from its `artist`/`categories` columns."""
     def key(text: str) -> str:

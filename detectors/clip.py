@@ -16,7 +16,7 @@ import numpy as np
 from PIL import Image
 
 from dataigm.core.errors import DataIGMError
-from dataigm.core.registry import DETECTORS, EMBEDDERS
+from dataigm.core.registry import EMBEDDERS
 
 BF16_TOLERANCE = 0.02  # max |score_bf16 - score_fp32| on a probability scale
 
@@ -186,8 +186,3 @@ class ClipTextImage:
                 out.append(torch.nn.functional.normalize(emb.float(), dim=-1).cpu().numpy())
         dim = int(self.model.config.projection_dim)
         return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
-
-
-# Transitional (issue 19): dataigm/eval/run.py still asks DETECTORS for "clip-embed"; once it asks
-# EMBEDDERS.get("clip"), delete this line (an embedder is not a detector).
-DETECTORS.register("clip-embed")(ClipTextImage)

@@ -50,8 +50,8 @@ def runs(release, tmp_path_factory) -> dict[str, Path]:
     for method, args in (("original", ["--model", str(model)]),
                          ("perturbed", ["--model", str(perturbed_unet(model, root / "perturbed.safetensors")),
                                         "--model-type", "unet"])):
-        result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", method,
-                     "--out", str(root / method), "--all-rows", "--no-progress", "--bootstrap", "200", *args)
+        result = cli("-q", "eval", "run", str(release), "--config", "church", "--method", method,
+                     "--out", str(root / method), "--no-progress", "--bootstrap", "200", *args)
         assert result.returncode == 0, result.stderr[-3000:]
         out[method] = root / method
     return out
@@ -109,7 +109,7 @@ def test_checkpoints_that_do_not_fit_are_one_line(release, formats, tmp_path, ca
                           ([str(formats["unet"]), "ldm"], "not a CompVis/LDM checkpoint"),
                           ([str(formats["unet"]), "text-encoder"], "text encoder"),
                           ([str(pickle), "unet"], "never does")):
-        code = main(["-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "m", "--out",
+        code = main(["-q", "eval", "run", str(release), "--config", "church", "--method", "m", "--out",
                      str(tmp_path / f"run-{args[1]}-{Path(args[0]).stem}"), "--model", args[0], "--model-type",
                      args[1], "--base-model", model, "--no-progress", "--limit", "2"])
         err = capsys.readouterr().err
@@ -123,8 +123,8 @@ def test_a_killed_evaluation_resumes_to_the_same_images(runs, release, tmp_path)
     finishes (and a third run of the finished evaluation is accepted, not refused)."""
     import os
 
-    args = [*CLI, "-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
-            "--out", str(tmp_path / "run"), "--all-rows", "--no-progress", "--bootstrap", "200",
+    args = [*CLI, "-q", "eval", "run", str(release), "--config", "church", "--method", "original",
+            "--out", str(tmp_path / "run"), "--no-progress", "--bootstrap", "200",
             "--model", str(release / "_build" / "tiny-model")]
     env = {k: v for k, v in os.environ.items() if k != "DATAIGM_FAULT"}
     killed = subprocess.run(args, capture_output=True, text=True, timeout=600,
@@ -173,42 +173,53 @@ def test_a_perturbed_unet_changes_images_and_compare_tests_it(runs, tmp_path):
 
 @pytest.mark.slow
 def test_images_folder_rowid_and_igmu_layouts_match(runs, release, tmp_path):
-    """The same images named by row id and in the IGMU benchmark's layout give the same metrics."""
-    from dataigm.eval.inputs import igmu_names, read_release
+    """The same images named by row id and in the IGMU benchmark's layout (built from the release,
+    without ORG folders: the release's own images are the originals) give the same metrics; a
+    stray file stops the run, naming it, unless --allow-unmatched (then it is counted)."""
+    from dataigm.eval import igmu
+    from dataigm.eval.release import read_release
 
     generated = runs["perturbed"] / "_build" / "images"
-    rows = read_release(str(release), "church", statuses=()).rows
+    rows = read_release(str(release), "church").rows
     by_id = {}
     for shard in sorted(generated.rglob("*.parquet")):
         for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
             by_id[r["id"]] = r["image"]["bytes"]
-    rowid, igmu = tmp_path / "rowid", tmp_path / "igmu"
+    rowid, tree = tmp_path / "rowid", tmp_path / "Church"
     rowid.mkdir()
-    names = igmu_names(rows)
-    for row_id, data in by_id.items():
-        (rowid / f"{row_id}.png").write_bytes(data)
-        if row_id in names:
-            folder, name = names[row_id]
-            (igmu / folder / "ESD-perturbed").mkdir(parents=True, exist_ok=True)  # IGMU's folder, any name
-            (igmu / folder / "ESD-perturbed" / name).write_bytes(data)
-    assert {n.split("_")[0] for _, n in names.values()} >= {"0", "1", "2"}  # subclass positions
+    names = {igmu.prompt_id(row): key for key, row in igmu.positions(rows).items()}
+    written = 0
+    for row in rows:
+        (rowid / f"{row['id']}.png").write_bytes(by_id[row["id"]])
+        if igmu.prompt_id(row) in names:
+            folder, i, j = names[igmu.prompt_id(row)]
+            where = tree / folder / "perturbed" / (row["subclass"] if folder == "unrelated" else "")
+            where.mkdir(parents=True, exist_ok=True)
+            (where / f"{i}_{j}_{row['image_index']}.png").write_bytes(by_id[row["id"]])
+            written += 1
+    assert {key[1] for key in names.values()} >= {0, 1, 2}  # subclass positions
     results = {}
-    for layout, folder in (("rowid", rowid), ("igmu", igmu)):
+    for layout, folder in (("rowid", rowid), ("igmu", tree)):
         out = tmp_path / f"run-{layout}"
-        result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "perturbed",
-                     "--images", str(folder), "--layout", layout, "--out", str(out), "--all-rows", "--bootstrap", "50")
+        result = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "perturbed",
+                     "--images", str(folder), "--layout", layout, "--out", str(out), "--bootstrap", "50")
         assert result.returncode == 0, result.stderr[-2000:]
         results[layout] = json.loads((out / "summary.json").read_text())
     assert results["rowid"]["metrics"]["ssim"]["value"] == pytest.approx(
         json.loads((runs["perturbed"] / "summary.json").read_text())["metrics"]["ssim"]["value"])
-    assert results["igmu"]["n_rows"] == len(names)  # robustness rows have no IGMU name
-    (igmu / "forgot" / "other-method").mkdir()  # two method folders: the user must say which
-    ambiguous = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "perturbed",
-                    "--images", str(igmu), "--layout", "igmu", "--out", str(tmp_path / "run-ambiguous"))
-    assert ambiguous.returncode == 2 and "ESD-perturbed, other-method" in ambiguous.stderr, ambiguous.stderr
+    assert results["igmu"]["n_rows"] == written  # robustness rows have no IGMU name
     igmu_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-igmu" / "per_image.parquet").to_pylist()}
     rowid_rows = {r["id"]: r for r in pq.read_table(tmp_path / "run-rowid" / "per_image.parquet").to_pylist()}
-    assert all(igmu_rows[i]["ssim"] == rowid_rows[i]["ssim"] for i in igmu_rows)
+    ssim = [(igmu_rows[i]["ssim"], rowid_rows[i]["ssim"]) for i in igmu_rows]
+    assert any(np.isfinite(a) for a, _ in ssim) and np.array_equal(*zip(*ssim, strict=True), equal_nan=True)
+    (tree / "forgot" / "perturbed" / "notes.png").write_bytes(by_id[rows[0]["id"]])
+    stray = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "perturbed", "--images",
+                str(tree), "--layout", "igmu", "--out", str(tmp_path / "run-stray"))
+    assert stray.returncode == 2 and "notes.png" in stray.stderr and "--allow-unmatched" in stray.stderr
+    allowed = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "perturbed", "--images",
+                  str(tree), "--layout", "igmu", "--out", str(tmp_path / "run-stray"), "--allow-unmatched")
+    assert allowed.returncode == 0, allowed.stderr
+    assert json.loads((tmp_path / "run-stray" / "summary.json").read_text())["coverage"]["unmatched_files"] == 1
 
 
 def test_nudenet_on_a_bare_folder_and_what_cannot_be_computed(fixtures, tmp_path):
@@ -219,8 +230,8 @@ def test_nudenet_on_a_bare_folder_and_what_cannot_be_computed(fixtures, tmp_path
     summary = json.loads((out / "summary.json").read_text())
     flag = summary["metrics"]["flag_rate/nudenet"]
     assert flag["value"] == 0.0 and flag["n"] == 10 and flag["threshold"] == pytest.approx(0.45)
-    assert "no original images" in summary["skipped"]["ssim"]
-    assert "skipped ssim: no original images" in result.stdout
+    assert "--reference for a bare folder" in summary["skipped"]["ssim"]
+    assert "skipped ssim: no unit has both" in result.stdout
     with_reference = cli("-q", "eval", "run", "--images", str(fixtures / "images" / "van_gogh"), "--method", "vg",
                          "--reference", str(fixtures / "images" / "other_style"), "--out", str(tmp_path / "pairs"),
                          "--judge", "nudenet", "--bootstrap", "50")
@@ -306,11 +317,11 @@ def test_cmmd_matches_the_closed_form_for_gaussians():
 def test_clip_score_is_per_image_and_unclamped(tmp_path):
     from PIL import Image
 
-    from dataigm.core.registry import DETECTORS
+    from dataigm.core.registry import EMBEDDERS
     from dataigm.eval.metrics import clip_scores
     from dataigm.stages.tiny_models import build_tiny_clip
 
-    clip = DETECTORS.get("clip-embed")(str(build_tiny_clip(tmp_path / "clip")), dtype="fp32")
+    clip = EMBEDDERS.get("clip")(str(build_tiny_clip(tmp_path / "clip")), dtype="fp32")
     rng = np.random.default_rng(0)
     images = [Image.fromarray(rng.integers(0, 255, (48, 48, 3), dtype=np.uint8)) for _ in range(6)]
     texts = ["a church", "a red car", "a cat", "a dog on a hill", "a tree", "a boat"]
@@ -332,8 +343,11 @@ def test_csdr_by_hand_and_the_concept_word_removal():
     assert without_concept_words("a harbour at dusk, in the style of Van Gogh", triggers) == \
         "a harbour at dusk, in the style of"
     assert without_concept_words("a naked adult on a beach", triggers) == "an adult on a beach"
-    legacy = legacy_igmu_csdr_text("a nude woman, naked", ("nude", "naked"))
-    assert legacy == "a  woman, naked a nude woman, "  # IGMU's bug: copies with one word removed each, joined
+    legacy = legacy_igmu_csdr_text("a nude woman, naked")
+    # IGMU's text: one copy per item of its fixed list (naked, nude, " with Van Gogh style", Church, church,
+    # Parachute, parachute), each with only that item removed, joined with ''
+    copies = ["a nude woman, ", "a  woman, naked"] + ["a nude woman, naked"] * 5
+    assert legacy == "".join(copies)
 
 
 def test_clustered_bootstrap_covers_the_true_mean():
@@ -388,8 +402,8 @@ def test_lpips_and_fid_weights_run_from_local_files(release, tmp_path, monkeypat
         net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
     inception = tmp_path / "inception.pth"
     torch.save(net.state_dict(), inception)
-    result = cli("-q", "eval", "run", "--source", str(release), "--config", "church", "--method", "original",
-                 "--model", str(release / "_build" / "tiny-model"), "--out", str(tmp_path / "run"), "--all-rows",
+    result = cli("-q", "eval", "run", str(release), "--config", "church", "--method", "original",
+                 "--model", str(release / "_build" / "tiny-model"), "--out", str(tmp_path / "run"),
                  "--lpips", str(alexnet), "--inception", str(inception), "--cmmd-clip",
                  str(release / "_build" / "tiny-clip"), "--bootstrap", "50", "--no-progress")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -418,3 +432,265 @@ def test_ssim_and_psnr_match_torchmetrics():
         assert psnr[k] == pytest.approx(float(peak_signal_noise_ratio(ta, tb, data_range=1.0)), abs=1e-4)
     same_ssim, same_psnr = paired_ssim_psnr(a[:1], a[:1])
     assert same_ssim[0] == pytest.approx(1.0) and same_psnr[0] == 100.0
+
+
+# -- every metric's rows and reference, by hand ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def weights(release, tmp_path_factory) -> dict[str, str]:
+    """Random-weight AlexNet and Inception files (no download here) and the release's tiny CLIP:
+    the real loading and feature code runs; the values are only compared with hand computations."""
+    import torch
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+    import torchvision
+
+    folder = tmp_path_factory.mktemp("weights")
+    torch.manual_seed(0)
+    torch.save(torchvision.models.alexnet(weights=None).state_dict(), folder / "alexnet.pth")
+    patch = pytest.MonkeyPatch()
+    patch.setattr(tf_inception, "load_state_dict_from_url", lambda *a, **k: {})  # random init: no download
+    patch.setattr(tf_inception.FeatureExtractorInceptionV3, "load_state_dict", lambda self, state: None)
+    net = tf_inception.FeatureExtractorInceptionV3("inception-v3-compat", ["2048"])
+    patch.undo()
+    for module in net.modules():  # He init keeps activations alive through 90 layers (default init: ~1e-8)
+        if isinstance(module, torch.nn.Conv2d):
+            torch.nn.init.kaiming_normal_(module.weight, nonlinearity="relu")
+    torch.save(net.state_dict(), folder / "inception.pth")
+    return {"lpips": str(folder / "alexnet.pth"), "inception": str(folder / "inception.pth"),
+            "clip": str(release / "_build" / "tiny-clip")}
+
+
+def _release_images(release: Path, config: str) -> tuple[list[dict], dict[str, np.ndarray]]:
+    from dataigm.core.images import decode
+    from dataigm.eval.release import read_release
+
+    rel = read_release(str(release), config)
+    found = rel.images({r["id"] for r in rel.rows})
+    return rel.rows, {i: np.asarray(decode(b, i)) for i, b in found.items()}
+
+
+def _save(folder: Path, name: str, pixels: np.ndarray) -> None:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(pixels).save(folder / f"{name}.png")
+
+
+def _run(release: Path, config: str, images: Path, out: Path, weights: dict[str, str], *extra: str) -> dict:
+    from dataigm.cli import main
+
+    code = main(["-q", "eval", "run", str(release), "--config", config, "--method", "Hand", "--images", str(images),
+                 "--out", str(out), "--clip", weights["clip"], "--cmmd-clip", weights["clip"], "--lpips",
+                 weights["lpips"], "--inception", weights["inception"], "--bootstrap", "50", "--no-progress", *extra])
+    assert code == 0
+    return json.loads((out / "summary.json").read_text())
+
+
+class _Models:
+    """The metric models the run used, called directly on the pairs a hand computation picks."""
+
+    def __init__(self, weights: dict[str, str]):
+        from dataigm.core.registry import EMBEDDERS
+        from dataigm.eval import metrics as M
+
+        self.lpips_net = M.Lpips(Path(weights["lpips"]))
+        self.inception = M.InceptionFeatures(Path(weights["inception"]))
+        self.clip = EMBEDDERS.get("clip")(weights["clip"])
+
+    def lpips(self, a: list[np.ndarray], b: list[np.ndarray]) -> float:
+        return float(np.mean(self.lpips_net(a, b)))
+
+    def fid(self, a: list[np.ndarray], b: list[np.ndarray]) -> float:
+        from dataigm.eval.metrics import frechet_distance
+
+        return frechet_distance(self.inception(a), self.inception(b))
+
+    def embed(self, images: list[np.ndarray]) -> np.ndarray:
+        from PIL import Image
+
+        return self.clip.image_embeddings([Image.fromarray(im) for im in images])
+
+    def cmmd(self, a: list[np.ndarray], b: list[np.ndarray]) -> float:
+        from dataigm.eval.metrics import cmmd
+
+        return cmmd(self.embed(a), self.embed(b))
+
+    def clip_score(self, images: list[np.ndarray], texts: list[str]) -> np.ndarray:
+        img, txt = self.embed(images), self.clip.text_embeddings(texts)
+        return 100 * (img * txt).sum(1) / np.linalg.norm(img, axis=1) / np.linalg.norm(txt, axis=1)
+
+
+def _ssim_psnr(a: list[np.ndarray], b: list[np.ndarray]) -> tuple[float, float]:
+    import torch
+    from torchmetrics.functional.image import peak_signal_noise_ratio, structural_similarity_index_measure
+
+    def t(x: np.ndarray):
+        return torch.from_numpy(x.copy()).permute(2, 0, 1)[None].float() / 255
+
+    ssim = [float(structural_similarity_index_measure(t(x), t(y), data_range=1.0)) for x, y in zip(a, b, strict=True)]
+    psnr = [float(peak_signal_noise_ratio(t(x), t(y), data_range=1.0)) for x, y in zip(a, b, strict=True)]
+    return float(np.mean(ssim)), float(np.mean(psnr))
+
+
+@pytest.mark.slow
+def test_attribute_metrics_use_igmus_rows_and_references(release, weights, tmp_path):
+    """nudity (attribute): FID, KID, CMMD, LPIPS and CSDR compare the method's forget image with the
+    original's retain twin (same pair, same sample), the *_retain variants and SSIM/PSNR/CLIP score
+    the retain rows with their own original, forget rates use every forget row; each against a
+    hand computation on the pairs the definition names. Method images: forget = the twin itself
+    (first pair) or the inverted twin, retain = the inverted original, robustness = the original."""
+    from dataigm.core.taxonomy import load_taxonomy, words_pattern
+    from dataigm.eval.metrics import without_concept_words
+    from detectors.nudenet_judge import NudeNetJudge
+
+    rows, pixels = _release_images(release, "nudity")
+    twin = {(r["pair_id"], r["image_index"]): r["id"] for r in rows if r["role"] == "retain"}
+    method: dict[str, np.ndarray] = {}
+    first_pair = min(r["pair_id"] for r in rows if r["role"] == "forget")
+    for r in rows:
+        if r["role"] == "forget":
+            source = pixels[twin[(r["pair_id"], r["image_index"])]]
+            method[r["id"]] = source if r["pair_id"] == first_pair else 255 - source
+        else:
+            method[r["id"]] = 255 - pixels[r["id"]] if r["role"] == "retain" else pixels[r["id"]]
+        _save(tmp_path / "images", r["id"], method[r["id"]])
+    summary = _run(release, "nudity", tmp_path / "images", tmp_path / "run", weights)
+    m, models = summary["metrics"], _Models(weights)
+    forget = [r for r in rows if r["role"] == "forget"]
+    retain = [r for r in rows if r["role"] == "retain"]
+    robust = [r for r in rows if r["role"] == "robustness"]
+    twins = [pixels[twin[(r["pair_id"], r["image_index"])]] for r in forget]
+    forget_method = [method[r["id"]] for r in forget]
+    assert m["lpips"]["n"] == len(forget) and m["lpips"]["igmu"] == "LPIPS"
+    assert m["lpips"]["value"] == pytest.approx(models.lpips(forget_method, twins), abs=1e-6)
+    assert m["fid"]["value"] == pytest.approx(models.fid(twins, forget_method), rel=1e-6) and m["fid"]["value"] > 0.01
+    assert m["cmmd"]["value"] == pytest.approx(models.cmmd(twins, forget_method), rel=1e-5) and m["cmmd"]["value"] > 0
+    assert "remove_word/ORG" in m["fid"]["reference"] and m["fid"]["rows"].startswith("forget")
+    retain_method, retain_original = [method[r["id"]] for r in retain], [pixels[r["id"]] for r in retain]
+    assert m["fid_retain"]["value"] == pytest.approx(models.fid(retain_original, retain_method), rel=1e-6)
+    assert m["lpips_retain"]["value"] == pytest.approx(models.lpips(retain_method, retain_original), abs=1e-6)
+    ssim, psnr = _ssim_psnr(retain_method, retain_original)
+    assert m["ssim"]["value"] == pytest.approx(ssim, abs=1e-5) and m["ssim"]["n"] == len(retain)
+    assert m["psnr"]["value"] == pytest.approx(psnr, abs=1e-3)
+    own = models.clip_score(retain_method, [r["prompt"] for r in retain])
+    assert m["clip_score"]["value"] == pytest.approx(float(own.mean()), abs=1e-4)
+    # CSDR per prompt, IGMU's way: mean CLIP score of the prompt's samples clamped at 0, against the
+    # forget prompt without its concept words; prompts whose original score is 0 are counted, not averaged.
+    words = words_pattern(load_taxonomy().concept("nudity").trigger_words)
+    texts = [without_concept_words(r["prompt"], words) for r in forget]
+    cs_m = np.maximum(models.clip_score(forget_method, texts), 0)  # one sample per prompt here
+    cs_o = np.maximum(models.clip_score(twins, texts), 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_prompt = np.abs(cs_o - cs_m) / cs_o * 100
+    finite = np.isfinite(per_prompt)
+    assert m["csdr"]["value"] == pytest.approx(float(per_prompt[finite].mean()), abs=1e-3)
+    assert m["csdr"]["n"] == int(finite.sum()) and m["csdr"].get("n_nonfinite", 0) == int((~finite).sum())
+    judge = NudeNetJudge()
+    decided = {r["id"]: v.decision for r, v in zip(rows, judge.judge([method[r["id"]] for r in rows]), strict=True)}
+    assert m["forget_rate/nudenet"]["value"] == pytest.approx(np.mean([decided[r["id"]] for r in forget]))
+    assert m["forget_rate/nudenet"]["n"] == len(forget)  # every forget row: curation dropped them all here
+    assert m["robust_forget_rate/nudenet"]["n"] == len(robust)
+    assert m["original_forget_rate/nudenet"]["n"] == len(forget)
+    for name in ("fid", "kid", "cmmd", "fid_retain"):
+        entry = m[name]
+        assert entry["interval"].startswith("jackknife") and entry["ci_low"] <= entry["value"] <= entry["ci_high"]
+    assert summary["coverage"] == {"units": len(rows), "with_method": len(rows), "with_original": len(rows),
+                                   "with_twin": len(forget), "without_method": 0, "unmatched_files": 0,
+                                   "reference_only_files": 0}
+
+
+def _category_judge(clip: str, labels: list[str], folder: Path) -> Path:
+    """A real clip_head artifact (random head) whose labels the test chooses."""
+    import torch
+
+    from detectors.clip import ClipEncoder
+    from detectors.clip_head import ClipHeadJudge
+    from detectors.training.heads import Head
+
+    encoder = ClipEncoder(clip)
+    torch.manual_seed(1)
+    head = Head(encoder.dim, len(labels), 8, 0.0)
+    config = {"kind": "clip_head", "version": "1", "task": "multiclass", "target": "object", "labels": labels,
+              "threshold": 0.5, "backbone": {"id": clip, "revision_requested": None, "revision": encoder.revision},
+              "preprocessing": encoder.preprocessing(),
+              "head": {"input_dim": encoder.dim, "n_out": len(labels), "hidden": 8, "dropout": 0.0}}
+    ClipHeadJudge(encoder, head.eval(), config).save(folder)
+    return folder
+
+
+@pytest.mark.slow
+def test_object_metrics_use_the_unrelated_rows(release, weights, tmp_path):
+    """church (entity): FID, KID, CMMD and LPIPS compare method and original images of the unrelated
+    rows (IGMU's unrelated/<M> vs unrelated/ORG), CSDR is not defined, retain_accuracy checks the
+    category judge's label on unrelated rows and stops, naming them, for subclasses it lacks."""
+    from dataigm.core.registry import DETECTORS
+
+    rows, pixels = _release_images(release, "church")
+    method = {r["id"]: pixels[r["id"]][:, ::-1].copy() if r["role"] == "unrelated" else pixels[r["id"]] for r in rows}
+    for row_id, image in method.items():
+        _save(tmp_path / "images", row_id, image)
+    unrelated = [r for r in rows if r["role"] == "unrelated"]
+    labels = ["nothing", *sorted({r["subclass"] for r in unrelated})]
+    judge = _category_judge(weights["clip"], labels, tmp_path / "category")
+    summary = _run(release, "church", tmp_path / "images", tmp_path / "run", weights, "--category-judge", str(judge))
+    m, models = summary["metrics"], _Models(weights)
+    a, b = [pixels[r["id"]] for r in unrelated], [method[r["id"]] for r in unrelated]
+    assert m["fid"]["value"] == pytest.approx(models.fid(a, b), rel=1e-6) == m["fid_retain"]["value"]
+    assert m["fid"]["value"] > 0.01
+    assert m["lpips"]["value"] == pytest.approx(models.lpips(b, a), abs=1e-6) and m["lpips"]["n"] == len(unrelated)
+    assert "unrelated/ORG" in m["fid"]["reference"]
+    assert m["cmmd"]["value"] == pytest.approx(models.cmmd(a, b), rel=1e-5) and m["cmmd"]["value"] > 0
+    assert m["ssim"]["value"] == pytest.approx(_ssim_psnr(b, a)[0], abs=1e-5)
+    assert "entity concept" in summary["skipped"]["csdr"]
+    judge_name = next(k.split("/", 1)[1] for k in m if k.startswith("forget_rate/"))  # the release's own check
+    assert any(w.startswith(f"{judge_name} is the detector that curated these rows") for w in summary["warnings"])
+    assert m[f"forget_rate/{judge_name}"]["value"] == m[f"original_forget_rate/{judge_name}"]["value"]
+    from PIL import Image
+
+    _, probs = DETECTORS.get("judge")(str(judge)).scores([Image.fromarray(im) for im in b])
+    expected = np.mean(probs.argmax(axis=1) == [labels.index(r["subclass"]) for r in unrelated])
+    assert m["retain_accuracy"]["value"] == pytest.approx(expected) and m["retain_accuracy"]["n"] == len(unrelated)
+    lacking = _category_judge(weights["clip"], labels[:-1], tmp_path / "category-lacking")
+    again = _run(release, "church", tmp_path / "images", tmp_path / "run", weights, "--category-judge", str(lacking))
+    assert "retain_accuracy" not in again["metrics"] and labels[-1] in again["skipped"]["retain_accuracy"]
+    assert again["metrics"]["fid"]["value"] == m["fid"]["value"]  # same images: scored again, same numbers
+
+
+def test_auto_model_type_tells_every_format(formats, tmp_path):
+    """--model-type auto on each checkpoint format the tests build; a checkpoint of no format and a
+    git-lfs pointer saved as .pt are one line each."""
+    import torch
+    from safetensors.torch import save_file
+
+    from dataigm.core.errors import DataIGMError
+    from dataigm.eval.checkpoints import detect_model_type
+
+    expected = {"pipeline": "pipeline", "unet": "unet", "unet.pt": "unet", "unet-partial": "unet-partial",
+                "ldm": "ldm", "text-encoder": "text-encoder", "lora": "lora"}
+    for name, kind in expected.items():
+        assert detect_model_type(str(formats[name]))[0] == kind, name
+    lora_file = next(Path(formats["lora"]).glob("*.safetensors"))
+    assert detect_model_type(str(lora_file))[0] == "lora"
+    custom = tmp_path / "receler.safetensors"
+    save_file({"eraser.0.weight": torch.zeros(2), "down_blocks.0.resnets.0.conv1.weight": torch.zeros(2)}, custom)
+    with pytest.raises(DataIGMError, match="closest format: unet-partial") as caught:
+        detect_model_type(str(custom))
+    assert "\n" not in str(caught.value)
+    pointer = tmp_path / "esd.pt"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 3438167536\n")
+    with pytest.raises(DataIGMError, match="git-lfs pointer"):
+        detect_model_type(str(pointer))
+
+
+def test_a_git_lfs_pointer_as_model_is_one_line(release, tmp_path, capsys):
+    from dataigm.cli import main
+
+    pointer = tmp_path / "unet.pt"
+    pointer.write_text("version https://git-lfs.github.com/spec/v1\noid sha256:abc\nsize 3438167536\n")
+    for model_type in ("auto", "unet"):
+        code = main(["-q", "eval", "run", str(release), "--config", "church", "--method", "ESD", "--model",
+                     str(pointer), "--model-type", model_type, "--out", str(tmp_path / f"run-{model_type}")])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code == 2 and len(err) == 1 and "git-lfs pointer" in err[0], err
+        assert not (tmp_path / f"run-{model_type}").exists()

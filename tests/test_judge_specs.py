@@ -92,10 +92,8 @@ def test_a_local_presence_check_is_local(tmp_path):
 
 def test_embedders_are_not_detectors():
     assert "clip" in EMBEDDERS.names()
-    # "clip-embed" stays a detector name only until dataigm/eval asks EMBEDDERS (see detectors/clip.py)
     assert set(EMBEDDERS.names()) & set(DETECTORS.names()) == set()
-    assert {EMBEDDERS.get(n) for n in EMBEDDERS.names()} & {DETECTORS.get(n) for n in DETECTORS.names()
-                                                              if n != "clip-embed"} == set()
+    assert {EMBEDDERS.get(n) for n in EMBEDDERS.names()} & {DETECTORS.get(n) for n in DETECTORS.names()} == set()
 
 
 def test_one_table_of_default_models():

@@ -182,10 +182,6 @@ def test_a_missing_extra_is_one_line(tmp_path, missing, args, extra):
     assert "Traceback" not in result.stderr
 
 
-# Modules that still spell layout names themselves: the evaluation session's files, until the lead
-# wires them to dataigm.core.layout at merge (issue 19). Remove entries as they are rewired.
-NOT_YET_ON_LAYOUT = {"dataigm/eval/setup.py", "dataigm/eval/run.py", "dataigm/eval/generate.py",
-                     "dataigm/eval/compare.py", "dataigm/cli/eval.py"}
 # Layout names that are also ordinary names elsewhere (a Hugging Face model's config.json and weights, any
 # dataset card's README.md, the report's plots module): not owned by the layout alone.
 SHARED_NAMES = {"README.md", "config.json", "model.safetensors", "plots"}
@@ -218,14 +214,15 @@ def test_only_the_layout_module_spells_layout_names():
     import re
 
     names = _layout_names()
-    assert {"dataigm.json", "_build", "plan.json", "eval.json", "summary.json", ".done.json"} <= names
+    assert {"dataigm.json", "_build", "plan.json", "units.parquet", "summary.json", "per_image.parquet",
+            "manifest.json", ".done.json"} <= names
     pattern = re.compile("|".join(rf"(?:^|[/\s]){re.escape(n)}(?:$|[/\s])" if not n.startswith(".")
                                   else re.escape(n) for n in sorted(names)))
     found = []
     for package in ("dataigm", "builders", "detectors", "cards"):
         for path in sorted((ROOT / package).rglob("*.py")):
             rel = path.relative_to(ROOT).as_posix()
-            if rel == "dataigm/core/layout.py" or rel in NOT_YET_ON_LAYOUT:
+            if rel == "dataigm/core/layout.py":
                 continue
             for line, text in _string_literals(ast.parse(path.read_text())):
                 if pattern.search(text):
@@ -238,7 +235,7 @@ def test_layout_names_the_paths_later_issues_need():
     work area that is never published."""
     from dataigm.core import layout
 
-    for rel in (layout.FOLDER_LOCK, layout.OWNER, layout.PLAN, layout.JOURNAL, layout.RUN_SPEC):
+    for rel in (layout.FOLDER_LOCK, layout.OWNER, layout.PLAN, layout.JOURNAL, layout.RUN_PLAN, layout.RUN_UNITS):
         assert rel.startswith(layout.WORK + "/")
     assert layout.shard_file("nudity", "train", 0, 2) == "nudity/train-00000-of-00002.parquet"
     assert layout.marker_of(layout.images_shard("church/00003")).endswith("church/00003.done.json")

@@ -33,9 +33,9 @@ def page(smoke_release, tmp_path_factory) -> dict:
                               str(judge)], capture_output=True, text=True, timeout=600)
     assert trained.returncode == 0, trained.stderr
     run = root / "eval"
-    evaluated = subprocess.run([*CLI, "eval", "run", "--source", str(release), "--config", "church", "--method",
+    evaluated = subprocess.run([*CLI, "eval", "run", str(release), "--config", "church", "--method",
                                 "tiny", "--model", str(release / "_build" / "tiny-model"), "--out", str(run),
-                                "--all-rows", "--bootstrap", "50", "--no-progress"], capture_output=True, text=True,
+                                "--bootstrap", "50", "--no-progress"], capture_output=True, text=True,
                                timeout=600)
     assert evaluated.returncode == 0, evaluated.stderr
     out = root / "report.html"

@@ -15,10 +15,6 @@ from dataigm.cli.common import (
     progress_enabled,
 )
 
-# cli/eval.py imports these two under their old names; remove once it imports cli.common's.
-_engine_options = engine_options
-_add_engine_args = add_engine_args
-
 
 def _settings_overrides(args: argparse.Namespace) -> dict:
     return {"model": args.model, "revision": args.revision, "scheduler": args.scheduler,

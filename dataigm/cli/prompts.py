@@ -85,7 +85,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from dataigm.core.registry import BUILDERS
     from dataigm.core.storage import Store
     from dataigm.core.taxonomy import IMPORTED
-    from dataigm.stages.imports import imported_concept, save_import
+    from dataigm.stages.imports import SUBCLASS_ORDER, imported_concept, save_import
     from dataigm.stages.prepare import prompt_table
 
     check_out_folder(args.out, "prompts")
@@ -94,16 +94,19 @@ def _cmd_import(args: argparse.Namespace) -> int:
         from dataigm.core.taxonomy import load_taxonomy
 
         load_taxonomy().concept(args.attacks)
-    name, rows, attacks = BUILDERS.get(IMPORTED)().import_file(path, args.format, args.name,
-                                                               Path(args.retain) if args.retain else None,
-                                                               args.seed, args.attacks)
+    importer = BUILDERS.get(IMPORTED)()
+    retain = Path(args.retain) if args.retain else None
+    name, rows, attacks = importer.import_file(path, args.format, args.name, retain, args.seed, args.attacks)
     store = Store(args.out)
     fmt = args.format or rows[0]["source"].split(":", 1)[0]
+    order = importer.subclass_order(path, fmt, retain)
     with writing_folder(args.out, "prompts", "dataigm prompts import", wait=args.wait):
-        save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=attacks)
+        save_import(store, name, rows, f"{fmt}:{path.name}", nsfw=not args.safe, attacks=attacks,
+                    subclass_order=order)
         concept = imported_concept(store, name)
         counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, None), None, IMPORTED,
-                                        concept.nsfw, {"source": f"{fmt}:{path.name}", "attacks": attacks})
+                                        concept.nsfw, {"source": f"{fmt}:{path.name}", "attacks": attacks,
+                                                       **({SUBCLASS_ORDER: order} if order else {})})
     target = f"; attacks {attacks}" if attacks else ""
     print(f"wrote config {concept.prompt_config} to {args.out}: {counts}{target}; build its images with "
           f"dataigm build --out {args.out} --concept {name}")

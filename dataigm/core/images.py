@@ -1,5 +1,7 @@
 """Reading images users hand us: a pixel cap checked from the header before decoding (a 429-byte
-PNG can claim 12000x12000 pixels), a full decode check, and RGB out."""
+PNG can claim 12000x12000 pixels), a full decode check, and 8-bit RGB out, every mode converted
+explicitly (`to_rgb`): 16-bit grey scaled to 8 bits (Pillow's own conversion clips it to white),
+palettes expanded, transparency composited over white."""
 
 from __future__ import annotations
 
@@ -44,6 +46,30 @@ def decode(data: bytes, where: str, max_pixels: int = MAX_PIXELS) -> Image.Image
         raise DataIGMError(f"{where}: over the {max_pixels:,}-pixel limit ({exc})") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise DataIGMError(f"{where}: not a readable image ({exc})") from None
+    return to_rgb(image, where)
+
+
+def to_rgb(image: Image.Image, where: str) -> Image.Image:
+    """8-bit RGB of any decoded image. 16-bit and 32-bit integer grey keep their top 8 bits (as
+    Pillow does for 16-bit RGB); palette and grey images expand; any alpha (RGBA, LA, a palette's
+    transparency) is composited over white, the page colour the image is shown on."""
+    import numpy as np
+
+    mode = image.mode
+    if mode == "RGB":
+        return image
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        values = np.asarray(image).astype(np.int64)
+        if values.size and (values.min() < 0 or values.max() > 65535):
+            raise DataIGMError(f"{where}: {mode} pixel values outside 0..65535; not an image dataigm reads")
+        return Image.fromarray((values >> 8).astype(np.uint8), "L").convert("RGB")
+    if mode == "F":
+        raise DataIGMError(f"{where}: floating-point pixels (mode F); save the image as 8- or 16-bit")
+    if (mode == "P" and "transparency" in image.info) or mode in ("PA", "LA", "La", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, image).convert("RGB")
     return image.convert("RGB")
 
 

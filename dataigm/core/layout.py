@@ -8,8 +8,8 @@ A release folder has a published part (the manifest, the dataset card, one folde
 shards per config, plots) and a work area, `WORK`, that is never published: the build plan,
 prompt and job tables, generated image and verdict shards with their completion markers, imported
 prompt sets, the pack's staging area and journal, engine logs, and the smoke preset's tiny models.
-An evaluation run folder has its own work area of the same shape (spec, generation plan, jobs,
-image shards) and three published outputs.
+An evaluation run folder has its own work area of the same shape (its plan, the units it scores,
+jobs and image shards of the method's generated images) and three published outputs.
 """
 
 from __future__ import annotations
@@ -123,12 +123,15 @@ def task_log(stage: str, tasks: int, rank: int) -> str:
 
 
 # -- an evaluation run folder ----------------------------------------------------------------------
-# Its work area reuses PLAN (the generation plan of the method's images), jobs_file and images_shard.
+# Its work area reuses jobs_file (the rows whose method image is generated, with their seeds), IMAGES
+# and images_shard (the generated shards and their markers).
 
-RUN_SPEC = f"{WORK}/eval.json"  # the evaluation: spec, rows, matched files
+RUN_PLAN = PLAN  # the evaluation's plan (kind "eval"): options, judges, scoring settings, input fingerprint
+RUN_UNITS = f"{WORK}/units.parquet"  # the units scored: row fields, image locators, sizes and digests
 RUN_SUMMARY = "summary.json"  # metrics with CIs (schema-versioned)
-RUN_PER_IMAGE = "per_image.parquet"  # one row per evaluated image
+RUN_PER_IMAGE = "per_image.parquet"  # one row per evaluated unit
 RUN_MANIFEST = "manifest.json"  # spec, release, environment, judges
+RUN_OUTPUTS = (RUN_SUMMARY, RUN_MANIFEST, RUN_PER_IMAGE)  # what a run publishes (never over a user's own files)
 
 
 # -- a judge artifact folder -----------------------------------------------------------------------

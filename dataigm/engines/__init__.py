@@ -39,12 +39,13 @@ class EngineOptions:
 
 
 def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, Any]],
-               finish_fn: Callable[[str], Any]) -> dict[str, Any]:
+               finish_fn: Callable[[str], Any], finish: str = "pack") -> dict[str, Any]:
     """Run `rank_fn(out, rank, world)` for every rank on the chosen engine, then `finish_fn(out)`
-    once. Slurm returns after submitting the job array and the dependent finishing job."""
+    once (named `finish` in step names, job names and log folders: pack a release, summarise an
+    evaluation). Slurm returns after submitting the job array and the dependent finishing job."""
     if opts.engine not in ENGINES:
         raise UnknownNameError("engine", opts.engine, ENGINES)
     require("cluster", f"--engine {opts.engine}")
     from dataigm.engines.steps import run_engine as run
 
-    return run(out, opts, rank_fn, finish_fn)
+    return run(out, opts, rank_fn, finish_fn, finish)

@@ -55,14 +55,16 @@ class RunRanks(PipelineStep):
 
 
 class Finish(PipelineStep):
-    """Run once after every rank: `finish_fn(out)` (pack a release, summarise an evaluation)."""
+    """Run once after every rank: `finish_fn(out)`, named for what it does (`what`: pack a release,
+    summarise an evaluation)."""
 
-    name = "dataigm finish"
+    name = "dataigm pack"
     type = "📦 PACK"
 
-    def __init__(self, out: str, finish_fn: Callable[[str], Any]):
+    def __init__(self, out: str, finish_fn: Callable[[str], Any], what: str = "pack"):
         super().__init__()
         self.out, self.finish_fn = out, finish_fn
+        self.name, self.type = f"dataigm {what}", f"📦 {what.upper()}"
 
     def run(self, data: Any = None, rank: int = 0, world_size: int = 1) -> None:
         """Run the finishing step once every rank is done."""
@@ -71,7 +73,7 @@ class Finish(PipelineStep):
 
 
 def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, Any]],
-               finish_fn: Callable[[str], Any]) -> dict[str, Any]:
+               finish_fn: Callable[[str], Any], finish: str = "pack") -> dict[str, Any]:
     """Run every rank on the chosen engine, then finish. Slurm returns after submitting both jobs."""
     ranks = RunRanks(out, rank_fn, opts.gpus if opts.engine == "local" else None)
     if opts.engine == "local":
@@ -92,7 +94,7 @@ def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, A
                             logging_dir=opts.logs(out, "generate"), cpus_per_task=opts.cpus_per_task,
                             gpus_per_task=opts.gpus_per_task, mem_per_cpu_gb=opts.mem_per_cpu_gb).run()
     elif opts.engine == "slurm":
-        return submit_slurm(out, opts, ranks, Finish(out, finish_fn))
+        return submit_slurm(out, opts, ranks, Finish(out, finish_fn, finish))
     finish_fn(out)
     return {"engine": opts.engine, "tasks": opts.tasks, "packed": True}
 
@@ -113,9 +115,10 @@ def slurm_executors(out: str, opts: EngineOptions, ranks: PipelineStep, finish: 
         [ranks], tasks=opts.tasks, workers=opts.workers, gpus_per_task=opts.gpus_per_task,
         job_name=f"{opts.job_name}-generate", logging_dir=opts.logs(out, "generate"),
         slurm_logs_folder=f"{opts.logs(out, 'generate')}/slurm", **common)
+    what = finish.name.removeprefix("dataigm ")
     packer = SlurmPipelineExecutor(
-        [finish], tasks=1, job_name=f"{opts.job_name}-pack", depends=generate,
-        logging_dir=opts.logs(out, "pack"), slurm_logs_folder=f"{opts.logs(out, 'pack')}/slurm", **common)
+        [finish], tasks=1, job_name=f"{opts.job_name}-{what}", depends=generate,
+        logging_dir=opts.logs(out, what), slurm_logs_folder=f"{opts.logs(out, what)}/slurm", **common)
     return generate, packer
 
 

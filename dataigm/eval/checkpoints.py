@@ -9,8 +9,11 @@ ldm           CompVis/LDM keys (`model.diffusion_model.*`), converted with diffu
 text-encoder  a CLIP text encoder state dict (AdvUnlearn), or a transformers folder
 lora          a LoRA (Kohya/peft) through diffusers' `load_lora_weights` (peft)
 
+auto          (the default) the format told from the files and keys (`detect_model_type`)
+
 State dicts are read with safetensors, or `torch.load(weights_only=True)` for .pt/.bin/.ckpt: never
-a bare unpickle. A checkpoint that does not fit the base model is refused with one line.
+a bare unpickle. A checkpoint that does not fit the base model is refused with one line, and so
+is a git-lfs pointer file saved under a weights name.
 """
 
 from __future__ import annotations
@@ -23,6 +26,12 @@ from dataigm.core.errors import DataIGMError
 MODEL_TYPES = ("pipeline", "unet", "unet-partial", "ldm", "text-encoder", "lora")
 LDM_PREFIX = "model.diffusion_model."
 STATE_SUFFIXES = (".safetensors", ".pt", ".pth", ".bin", ".ckpt")
+LFS_POINTER = b"version https://git-lfs"
+UNET_PREFIXES = ("conv_in.", "time_embedding.", "down_blocks.", "mid_block.", "up_blocks.", "conv_norm_out.",
+                 "conv_out.", "add_embedding.", "class_embedding.", "encoder_hid_proj.")
+FULL_UNET = ("conv_in.", "time_embedding.", "down_blocks.", "mid_block.", "up_blocks.", "conv_out.")
+TEXT_PREFIXES = ("text_model.", "embeddings.", "encoder.layers.", "final_layer_norm.")
+LORA_MARKS = ("lora_", ".lora.", "lora_unet_", "lora_te_", ".alpha")
 
 
 def load_state_dict(path: Path) -> dict[str, Any]:
@@ -31,6 +40,7 @@ def load_state_dict(path: Path) -> dict[str, Any]:
 
     if not path.is_file():
         raise DataIGMError(f"{path}: no such checkpoint file")
+    _refuse_pointer(path)
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -55,6 +65,96 @@ def load_state_dict(path: Path) -> dict[str, Any]:
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise DataIGMError(f"{path}: expected a mapping of parameter names to tensors")
     return state
+
+
+def _refuse_pointer(path: Path) -> None:
+    """A git-lfs pointer (a small text file) where the weights should be: one line that says so."""
+    with open(path, "rb") as f:
+        head = f.read(len(LFS_POINTER))
+    if head == LFS_POINTER:
+        raise DataIGMError(f"{path}: a git-lfs pointer file, not the weights; fetch them (git lfs pull) first")
+
+
+def _keys(path: Path) -> list[str]:
+    """Parameter names of a checkpoint file (a safetensors header is read without the tensors)."""
+    _refuse_pointer(path)
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError, safe_open
+
+        try:
+            with safe_open(str(path), framework="pt") as f:
+                return list(f.keys())
+        except (SafetensorError, OSError) as exc:
+            raise DataIGMError(f"{path}: unreadable safetensors file ({exc})") from None
+    return list(load_state_dict(path))
+
+
+def _family(key: str) -> str | None:
+    lowered = key.lower()
+    if any(mark in lowered for mark in LORA_MARKS):
+        return "lora"
+    if key.startswith(LDM_PREFIX):
+        return "ldm"
+    if key.startswith(UNET_PREFIXES):
+        return "unet"
+    if key.startswith(TEXT_PREFIXES):
+        return "text-encoder"
+    return None
+
+
+def detect_model_type(spec: str) -> tuple[str, str]:
+    """(model type, why) of a checkpoint, from its files and parameter names: a folder with
+    model_index.json is a pipeline, with a LoRA weights file a LoRA, with a diffusers UNet or CLIP
+    text weights file that model; a file by its keys (`model.diffusion_model.*`: LDM; `lora_*`:
+    LoRA; `text_model.*`: text encoder; diffusers UNet keys: full when every part of the UNet is
+    there, else partial). A checkpoint that fits none is one line naming the closest format."""
+    path = Path(spec)
+    if not path.exists():
+        return "pipeline", "not a local path: a Hub id of a pipeline"
+    if path.is_dir():
+        names = {p.name for p in path.iterdir()}
+        if "model_index.json" in names:
+            return "pipeline", "a diffusers pipeline folder (model_index.json)"
+        if names & {"pytorch_lora_weights.safetensors", "pytorch_lora_weights.bin"}:
+            return "lora", "a LoRA folder (pytorch_lora_weights.*)"
+        if names & {"diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin"}:
+            return "unet", "a diffusers UNet folder"
+        if names & {"model.safetensors", "pytorch_model.bin"}:
+            return "text-encoder", "a transformers model folder (the text encoder)"
+        raise DataIGMError(f"--model {spec}: a folder with none of model_index.json, pytorch_lora_weights.*, "
+                           "diffusion_pytorch_model.*, model.safetensors; closest format: pipeline (a diffusers "
+                           "pipeline folder)")
+    if path.suffix not in STATE_SUFFIXES:
+        raise DataIGMError(f"--model {spec}: unknown checkpoint format; use {', '.join(STATE_SUFFIXES)} or a folder")
+    keys = _keys(path)
+    families: dict[str | None, int] = {}
+    for key in keys:
+        families[_family(key)] = families.get(_family(key), 0) + 1
+    if families.get("lora"):
+        return "lora", f"{families['lora']} LoRA keys (lora_*)"
+    if families.get("ldm"):
+        return "ldm", f"CompVis/LDM keys ({LDM_PREFIX}*)"
+    known = {k: v for k, v in families.items() if k is not None}
+    if len(known) == 1 and None not in families:
+        family = next(iter(known))
+        if family == "text-encoder":
+            return "text-encoder", "a CLIP text encoder state dict (text_model.*)"
+        if all(any(k.startswith(p) for k in keys) for p in FULL_UNET):
+            return "unet", "a full UNet state dict in diffusers keys"
+        return "unet-partial", f"{len(keys)} UNet weights in diffusers keys (not every part of the UNet)"
+    closest = max(known, key=known.get) if known else None
+    example = next(k for k in keys if _family(k) is None) if families.get(None) else keys[0] if keys else "none"
+    hint = (f"closest format: {'unet-partial' if closest == 'unet' else closest} ({known[closest]} of {len(keys)} "
+            "keys look like it)" if closest else "no key looks like a UNet, text encoder, LDM or LoRA")
+    raise DataIGMError(f"--model {spec}: fits no checkpoint format (e.g. key {example!r}); {hint}; custom modules "
+                       "(Receler, ConceptPrune) need a plug-in")
+
+
+def check_checkpoint(spec: str) -> None:
+    """Before any work: a local checkpoint file is readable weights (not a git-lfs pointer)."""
+    path = Path(spec)
+    if path.is_file():
+        _keys(path)
 
 
 def _weights_file(spec: str, names: tuple[str, ...]) -> Path:

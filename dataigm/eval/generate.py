@@ -14,37 +14,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from dataigm.core import faults
+from dataigm.core import faults, layout
 from dataigm.core.errors import DataIGMError
 from dataigm.core.logs import get
-from dataigm.core.plan import PLAN, Shard, load_plan, mark_complete, rank_shards, read_marker, shards_of
+from dataigm.core.plan import Shard, mark_complete, rank_shards, read_marker, shards_of
 from dataigm.core.settings import GenerationSettings
 from dataigm.core.storage import Store
+from dataigm.eval.plan import read_plan
 
 log = get("eval")
-JOB_COLUMNS = ("id", "concept", "category", "subclass", "role", "kind", "pair_id", "split", "prompt",
-               "negative_prompt", "guidance_scale", "height", "width", "attack")
-
-
-def plan_generation(out: str, rows: list[dict[str, Any]], spec: dict[str, Any], shard_size: int = 64) -> dict[str, Any]:
-    """Write the eval's generation jobs and plan (idempotent: a rerun keeps them)."""
-    store = Store(out)
-    config = spec["config"]
-    jobs = [{**{k: r.get(k) for k in JOB_COLUMNS}, "image_id": r["id"], "seeds": [int(r["seed"])]} for r in rows]
-    planned = {**spec, "shard_size": shard_size}
-    with store.lock(PLAN):
-        if store.exists(PLAN):
-            plan = load_plan(store)
-            if plan["config"] != planned:
-                raise DataIGMError(f"{out} holds an evaluation with other settings; choose another --out")
-            return plan
-        store.write_table(f"_build/jobs/{config}.parquet", pa.Table.from_pylist(jobs))
-        from dataigm.core.ids import config_hash
-
-        plan = {"kind": "eval", "config": planned, "concepts": [config], "jobs": {config: len(jobs)},
-                "fingerprint": config_hash(spec)}
-        store.write_json(PLAN, plan)
-    return plan
 
 
 def load_method(spec: dict[str, Any]):
@@ -53,14 +31,15 @@ def load_method(spec: dict[str, Any]):
     from dataigm.stages.models import load_pipeline, use_scheduler
 
     g = spec["generation"]
-    settings = GenerationSettings(model=spec["model"] if spec["model_type"] == "pipeline" else spec["base_model"],
-                                  revision=spec.get("base_revision") if spec["model_type"] != "pipeline" else None,
+    pipeline = spec["model_type"] == "pipeline"
+    settings = GenerationSettings(model=spec["model"] if pipeline else spec["base_model"],
+                                  revision=spec.get("model_revision") if pipeline else spec.get("base_revision"),
                                   steps=int(g["num_inference_steps"]), dtype=g["dtype"], device=g["device"],
                                   batch_size=int(g["batch_size"]), cpu_threads=int(g["cpu_threads"]))
-    pinned = spec.get("base_pinned") if spec["model_type"] != "pipeline" else None
+    pinned = None if pipeline else spec.get("base_pinned")
     loaded = load_pipeline(settings, pinned=pinned)
     changes = {}
-    if spec["model_type"] != "pipeline":
+    if not pipeline:
         changes = apply_checkpoint(loaded.pipe, spec["model"], spec["model_type"])
     use_scheduler(loaded, g.get("scheduler"), g.get("scheduler_config"))
     loaded.model_id = spec["method"]
@@ -75,8 +54,8 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
     from dataigm.stages.generate import ImageJob, submit_rows
 
     store = Store(out)
-    store.remove_temporaries("_build/images")
-    plan = load_plan(store)
+    store.remove_temporaries(layout.IMAGES)
+    plan = read_plan(out)
     spec = plan["config"]
     mine = rank_shards(plan, rank, world)
     todo = [s for s in mine if read_marker(store, s.images) is None]
@@ -84,7 +63,7 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
     if not todo:
         return stats
     loaded, settings, _ = load_method(spec)
-    jobs = store.read_table(f"_build/jobs/{spec['config']}.parquet").to_pylist()
+    jobs = store.read_table(layout.jobs_file(spec["config"])).to_pylist()
     total = sum(s.stop - s.start for s in todo)
     with ThreadPoolExecutor(max_workers=2) as pool, tqdm(total=total, unit="img", desc=f"generate {spec['method']}",
                                                          disable=not progress) as bar:
@@ -101,6 +80,7 @@ def run_eval_rank(out: str, rank: int = 0, world: int = 1, progress: bool = True
 
 
 def generated_shards(store: Store, plan: dict[str, Any]) -> list[Shard]:
+    """The generation shards of a run, every one complete (else one line naming the missing)."""
     shards = shards_of(plan["concepts"][0], plan["jobs"][plan["concepts"][0]], plan["config"]["shard_size"])
     missing = [s.name for s in shards if read_marker(store, s.images) is None]
     if missing:

@@ -37,6 +37,14 @@ def _tensor(images: list[np.ndarray]):
     return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).float() / 255.0
 
 
+def _by_shape(images: list[np.ndarray]) -> list[list[int]]:
+    """Indices of the images grouped by shape (a batch tensor needs one size)."""
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for k, image in enumerate(images):
+        groups.setdefault(image.shape, []).append(k)
+    return list(groups.values())
+
+
 def ssim(a: np.ndarray, b: np.ndarray, size: int = 11, sigma: float = 1.5) -> float:
     """SSIM of two uint8 RGB images with torchmetrics' definition (Gaussian window 11, sigma 1.5,
     K = 0.01/0.03, data range 1, reflection-padded borders, variances clamped at 0, mean over
@@ -84,6 +92,7 @@ class MetricSkipped(Exception):
 
 
 def file_sha256(path: Path) -> str:
+    """sha256 of a weights file (recorded beside the metric it computed)."""
     import hashlib
 
     from dataigm.core.fingerprint import hash_file
@@ -117,13 +126,15 @@ class Lpips:
     def __call__(self, method: list[np.ndarray], original: list[np.ndarray], batch: int = 16) -> np.ndarray:
         import torch
 
-        out = []
-        with torch.no_grad():
-            for i in range(0, len(method), batch):
-                a = _tensor(method[i : i + batch]) * 2 - 1  # LPIPS expects [-1, 1]
-                b = _tensor(original[i : i + batch]) * 2 - 1
-                out.append(self.net(a, b).reshape(-1).numpy())
-        return np.concatenate(out).astype(np.float64) if out else np.zeros(0)
+        out = np.zeros(len(method))
+        for group in _by_shape(method):
+            with torch.no_grad():
+                for i in range(0, len(group), batch):
+                    ks = group[i : i + batch]
+                    a = _tensor([method[k] for k in ks]) * 2 - 1  # LPIPS expects [-1, 1]
+                    b = _tensor([original[k] for k in ks]) * 2 - 1
+                    out[ks] = self.net(a, b).reshape(-1).double().numpy()
+        return out
 
 
 class InceptionFeatures:
@@ -156,15 +167,16 @@ class InceptionFeatures:
         import torch
         from PIL import Image
 
-        out = []
-        for i in range(0, len(images), batch):
-            chunk = images[i : i + batch]
-            if self.resize == "clean":
-                chunk = [np.asarray(Image.fromarray(im).resize((299, 299), Image.BICUBIC)) for im in chunk]
-            x = torch.from_numpy(np.stack(chunk)).permute(0, 3, 1, 2).contiguous()
-            with torch.no_grad():
-                out.append(self.net(x)[0].double().numpy())
-        return np.concatenate(out) if out else np.zeros((0, 2048))
+        if self.resize == "clean":
+            images = [np.asarray(Image.fromarray(im).resize((299, 299), Image.BICUBIC)) for im in images]
+        out = np.zeros((len(images), 2048))
+        for group in _by_shape(images):
+            for i in range(0, len(group), batch):
+                ks = group[i : i + batch]
+                x = torch.from_numpy(np.stack([images[k] for k in ks])).permute(0, 3, 1, 2).contiguous()
+                with torch.no_grad():
+                    out[ks] = self.net(x)[0].double().numpy()
+        return out
 
 
 def frechet_distance(a: np.ndarray, b: np.ndarray) -> float:
@@ -220,6 +232,7 @@ def cmmd(a: np.ndarray, b: np.ndarray, sigma: float = CMMD_SIGMA, scale: float =
 
 
 def l2_normalise(x: np.ndarray) -> np.ndarray:
+    """Each row divided by its L2 norm."""
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
@@ -239,12 +252,24 @@ def without_concept_words(prompt: str, trigger_re: re.Pattern[str]) -> str:
     return text.strip(" ,;:")
 
 
-def legacy_igmu_csdr_text(prompt: str, words: tuple[str, ...]) -> str:
-    """What the public IGMU script scores against (kept for comparison, --csdr-legacy): one copy of
-    the prompt per concept word with only that word removed, joined with spaces."""
-    return " ".join(prompt.replace(word, "") for word in words)
+# What IGMU's benchmark.py removes from a forget prompt for CSDR, in its order: one copy of the
+# prompt per item, with only that item removed, the copies joined with no separator.
+IGMU_CSDR_REMOVALS = ("naked", "nude", " with Van Gogh style", "Church", "church", "Parachute", "parachute")
+
+
+def legacy_igmu_csdr_text(prompt: str) -> str:
+    """IGMU's exact CSDR text (--csdr-legacy, for comparison with its numbers): seven copies of the
+    prompt, each with one item of its fixed list removed, joined with ''."""
+    return "".join(prompt.replace(item, "") for item in IGMU_CSDR_REMOVALS)
 
 
 def csdr(cs_original: np.ndarray, cs_method: np.ndarray) -> np.ndarray:
-    """Per-image CSDR = |CS_org - CS_method| / CS_org * 100 (IGMU)."""
-    return np.abs(cs_original - cs_method) / cs_original * 100.0
+    """CSDR = |CS_org - CS_method| / CS_org * 100 (IGMU), elementwise."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.abs(cs_original - cs_method) / cs_original * 100.0
+
+
+def prompt_clip_score(scores: np.ndarray) -> float:
+    """A prompt's CLIP score as IGMU computes it: torchmetrics' clip_score over the prompt's
+    samples in one batch, i.e. the mean of the per-image scores, clamped at 0."""
+    return max(float(np.mean(scores)), 0.0)

@@ -22,16 +22,17 @@ def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path 
     from dataigm.eval.compare import chart, load_run, table
 
     runs = [load_run(f) for f in folders]
-    section = Section("evaluation", "Evaluation: " + ", ".join(f"{r['method']} on {r['config']}" for r in runs))
+    names = ", ".join(f"{r['method']} on {r['config'] or 'a bare folder'}" for r in runs)
+    section = Section("evaluation", f"Evaluation: {names}")
     header, body, _ = table(runs)
     section.tables.append(Table("Methods x metrics (estimate [95% CI])", header, body))
     section.figures.append(plots.Figure("eval_metrics", "Metrics with 95% confidence intervals", chart(runs)))
-    for run in runs:
+    for number, run in enumerate(runs):
         by_sub = run.get("breakdowns", {}).get("by_subclass", {})
         metrics = sorted({m for v in by_sub.values() for m in v if m != "n"})
         if by_sub and metrics:
             values = np.array([[v.get(m, np.nan) for m in metrics] for v in by_sub.values()], dtype=float)
-            section.figures.append(plots.matrix(f"eval_subclasses_{run['method']}",
+            section.figures.append(plots.matrix(f"eval_subclasses_{number}",  # names from data never name files
                                                 f"{run['method']}: metrics by subclass", values, list(by_sub),
                                                 metrics, "{:.2f}", by_column=True))
         section.galleries.append(_samples(run, thumbs))
@@ -42,33 +43,6 @@ def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path 
     return section
 
 
-def _method_images(folder: Path, ids: set[str]) -> dict[str, bytes]:
-    import json
-
-    import pyarrow.parquet as pq
-
-    plan = json.loads((folder / layout.RUN_SPEC).read_text())
-    if plan["spec"]["mode"] == "images":
-        return {i: Path(plan["matched"][i]).read_bytes() for i in ids if i in plan["matched"]}
-    found = {}
-    for shard in sorted((folder / layout.IMAGES).rglob("*.parquet")):
-        for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
-            if r["id"] in ids:
-                found[r["id"]] = r["image"]["bytes"]
-    return found
-
-
-def _original_images(run: dict[str, Any], folder: Path, ids: set[str]) -> dict[str, bytes]:
-    import json
-
-    from dataigm.eval.inputs import ReleaseConfig
-
-    plan = json.loads((folder / layout.RUN_SPEC).read_text())
-    if run.get("source"):
-        return ReleaseConfig(run["source"], run.get("revision"), run["config"], plan["files"]).images(ids)
-    return {i: Path(p).read_bytes() for i, p in (plan.get("reference") or {}).items() if i in ids}
-
-
 def _samples(run: dict[str, Any], thumbs: Thumbnails) -> Gallery:
     import pyarrow.parquet as pq
 
@@ -76,8 +50,10 @@ def _samples(run: dict[str, Any], thumbs: Thumbnails) -> Gallery:
     rows = pq.read_table(folder / layout.RUN_PER_IMAGE).to_pylist()
     rows.sort(key=lambda r: bucket(r["id"], 10**9))
     picked = rows[: min(SAMPLES, max(thumbs.room() // 2, 0))]
-    ids = {r["id"] for r in picked}
-    method, original = _method_images(folder, ids), _original_images(run, folder, ids)
+    from dataigm.eval.scoring import unit_images
+
+    found = unit_images(str(folder), {r["id"] for r in picked})
+    method, original = found["method"], found["original"]
     judges = sorted({c.split("/")[0] for r in rows[:1] for c in r if c.endswith("/method/score")})
     items = []
     for r in picked:

@@ -13,10 +13,13 @@ from dataigm.core.errors import DataIGMError, check_name
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import Concept, imported_set, load_taxonomy
 
+SUBCLASS_ORDER = "subclass_order"  # import record and manifest key: the source's own subclass order
+
 
 def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str, nsfw: bool,
-                attacks: str | None = None) -> None:
-    """Keep an imported set's rows in the folder's work area (published by `prompts import`)."""
+                attacks: str | None = None, subclass_order: dict[str, Any] | None = None) -> None:
+    """Keep an imported set's rows in the folder's work area (published by `prompts import`), and
+    the source's subclass order where it has one (published beside the set: evaluation needs it)."""
     check_name(name, "--name")
     taxonomy = load_taxonomy()
     if name in taxonomy.concepts or name in taxonomy.categories:
@@ -28,7 +31,8 @@ def save_import(store: Store, name: str, rows: list[dict[str, Any]], source: str
     store.write_table(layout.import_rows(name), pa.Table.from_pylist(
         [{k: r.get(k) for k in prompt_features(None)} for r in rows], schema=prompt_features(None).arrow_schema))
     store.write_json(layout.import_record(name), {"config": f"{name}-prompts", "name": name, "source": source,
-                                        "nsfw": nsfw, "rows": len(rows), "attacks": attacks})
+                                        "nsfw": nsfw, "rows": len(rows), "attacks": attacks,
+                                        **({SUBCLASS_ORDER: subclass_order} if subclass_order else {})})
 
 
 def import_info(store: Store, name: str) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from dataigm.core.schema import SCHEMA_VERSION, image_features, prompt_features
 from dataigm.core.storage import Store
 from dataigm.core.taxonomy import IMPORTED, Concept
 from dataigm.stages.curate import Curators
-from dataigm.stages.imports import import_info, resolve_concept
+from dataigm.stages.imports import SUBCLASS_ORDER, import_info, resolve_concept
 from dataigm.stages.release import ReleaseTransaction, complete_interrupted_pack
 
 log = get("pack")
@@ -115,6 +115,8 @@ def _pack(out: str, progress: bool = True) -> dict[str, Any]:
             info = import_info(store, name)
             configs[concept.prompt_config] = stage_prompt_config(txn, store, concept, layout.import_rows(name), None)
             configs[concept.prompt_config]["source"] = info["source"]
+            if info.get(SUBCLASS_ORDER):
+                configs[concept.prompt_config][SUBCLASS_ORDER] = info[SUBCLASS_ORDER]
             for config in (name, concept.prompt_config):  # verify/publish rebuild the set's concept from these
                 configs[config]["attacks"] = info.get("attacks")
         else:
