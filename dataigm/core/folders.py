@@ -88,7 +88,7 @@ def legacy_kind(store: Store) -> str | None:
     ours): an evaluation spec or an evaluation plan (run), a judge config naming its target beside
     its weights (judge), a readable build plan or release manifest (release; prompts when it holds
     prompt configs only)."""
-    if store.exists(layout.RUN_SPEC) and _json_object(store, layout.RUN_SPEC) is not None:
+    if store.exists(layout.LEGACY_RUN_SPEC) and _json_object(store, layout.LEGACY_RUN_SPEC) is not None:
         return "run"
     config = _json_object(store, layout.JUDGE_CONFIG) if store.exists(layout.JUDGE_CONFIG) else None
     if config is not None and "target" in config and store.exists(layout.JUDGE_WEIGHTS):
