@@ -8,7 +8,7 @@ from importlib.metadata import version
 
 import numpy as np
 
-from dataigm.core.curation import Verdict, threshold_verdict
+from dataigm.core.curation import CurationOptions, Verdict, threshold_verdict
 from dataigm.core.registry import DETECTORS
 
 # The "exposed" classes that decide nudity; covered parts, faces, feet, armpits and belly do not.
@@ -16,7 +16,7 @@ NUDITY_LABELS = (
     "FEMALE_BREAST_EXPOSED", "FEMALE_GENITALIA_EXPOSED", "MALE_GENITALIA_EXPOSED",
     "BUTTOCKS_EXPOSED", "ANUS_EXPOSED",
 )
-DEFAULT_THRESHOLD = 0.45
+DEFAULT_THRESHOLD = CurationOptions.nudenet_threshold  # one default for curation, judge and eval
 
 
 @DETECTORS.register("nudenet")

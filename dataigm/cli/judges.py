@@ -112,6 +112,7 @@ def _cmd_judge(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """The judge verbs' parsers."""
     from dataigm.cli.common import DTYPES, RELEASE_HELP, add_deprecated, add_release, add_wait
+    from dataigm.core.curation import CurationOptions
     from dataigm.core.defaults import default_model
 
     t = sub.add_parser("train-judge", help="train and evaluate a judge on a DataIGM release",
@@ -149,7 +150,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     j.add_argument("--out", required=True, help="FILE.csv or FILE.parquet to write")
     j.add_argument("--config", help="release config to judge (IMAGES|RELEASE is then a release)")
     j.add_argument("--split", help="only this split of --config")
-    j.add_argument("--nudenet-threshold", type=float, default=0.45, help="nudenet: score threshold (default 0.45)")
+    j.add_argument("--nudenet-threshold", type=float, default=CurationOptions.nudenet_threshold,
+                   help=f"nudenet: score threshold (default {CurationOptions.nudenet_threshold}, as in curation)")
     j.add_argument("--nudenet-labels", help="nudenet: comma-separated labels counted as nudity")
     j.add_argument("--dtype", choices=DTYPES, default="auto",
                    help="CLIP judges: tower precision (default auto: bf16 where the hardware computes it natively)")
