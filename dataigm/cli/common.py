@@ -33,9 +33,9 @@ class Parser(argparse.ArgumentParser):
                           default=argparse.SUPPRESS, help="debug log lines")
 
 
-def add_wait(p: argparse.ArgumentParser) -> None:
+def add_wait(p: argparse.ArgumentParser, what: str = "the folder") -> None:
     """--wait, on every verb that writes a folder (see core.folders: one writer at a time)."""
-    p.add_argument("--wait", action="store_true", help="if another dataigm command is writing the folder, wait "
+    p.add_argument("--wait", action="store_true", help=f"if another dataigm command is writing {what}, wait "
                    "for it to finish instead of stopping")
 
 

@@ -34,6 +34,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The `report` parser."""
+    from dataigm.cli.common import add_wait
+
     r = sub.add_parser("report", help="one self-contained HTML page: releases, judges, evaluation runs",
                        description="Look at the data: counts, drop reasons, score histograms, forget/retain pairs "
                        "side by side, judge curves, evaluation charts. PATH: a release folder or Hub id[@revision], "
@@ -46,6 +48,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--config", action="append", help="release: only these configs")
     r.add_argument("--no-plot-files", action="store_true",
                    help="do not also write the plots next to their inputs (release/plots, artifact/plots)")
-    r.add_argument("--wait", action="store_true", help="if another dataigm command is writing an input folder, "
-                   "wait for it to finish instead of stopping")
+    add_wait(r, "an input folder")
     r.set_defaults(func=_cmd_report)
