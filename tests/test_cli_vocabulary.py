@@ -7,6 +7,7 @@ one-line deprecation warning."""
 from __future__ import annotations
 
 import argparse
+import re
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,11 @@ DEPRECATED = [
     ("verify", "--report", "--out", ["rel"]),
     ("eval run", "--source", "the positional RELEASE", ["--method", "m", "--out", "o", "--images", "i"]),
     ("eval run", "--data-revision", "RELEASE@REVISION", ["org/rel", "--method", "m", "--out", "o", "--images", "i"]),
+    ("eval compare", "--plot", "--out FILE.png|.svg|.pdf", ["r", "--out", "t.md"]),
 ]
+# Words in an option's help or metavar that say it names something the verb writes.
+WRITES = re.compile(r"\bFILE\b|\.(?:png|svg|pdf|csv|md|tex|html?|parquet|jsonl?)\b"
+                    r"|\b(?:[Ww]rit(?:e|es|ten)|[Ss]av(?:e|es|ed)|[Pp]lots?|[Oo]utputs?)\b")
 
 
 def verbs() -> dict[str, argparse.ArgumentParser]:
@@ -83,6 +88,11 @@ def test_each_verb_follows_the_vocabulary(name):
     assert judge_flags <= {"--judge"} | OTHER_JUDGES.get(name, set()), f"{name}: a judge is --judge"
     writes = [a for a in p._actions if a.help not in (None, argparse.SUPPRESS) and "to write" in a.help]
     assert all(a.option_strings == ["--out"] for a in writes), f"{name}: what a verb writes is --out"
+    # any option taking a path whose help names a file, a suffix, a plot or writing (before: compare's
+    # `--plot FILE.png`, a second written file beside --out) is --out
+    named = [a.option_strings[0] for a in p._actions if a.option_strings and a.help not in (None, argparse.SUPPRESS)
+             and a.nargs != 0 and not a.choices and WRITES.search(f"{a.help} {a.metavar or ''}")]
+    assert set(named) <= {"--out"}, f"{name}: {named} name written files: whatever a verb writes is --out"
 
 
 def test_every_parser_refuses_abbreviations_and_takes_q_v():
@@ -136,14 +146,24 @@ def test_old_spellings_parse_like_the_new_ones_and_warn_once(verb, old, new, res
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"dataigm: warning: {old} is deprecated" in err and f"use {new}" in err
     assert old not in verbs()[verb].format_help()
-    if new.startswith("--"):
-        assert getattr(old_args, new[2:].replace("-", "_")) == ([value] if new == "--judge" else value)
+    if new.startswith("--"):  # the new flag's value (its last, where it is repeatable)
+        got = getattr(old_args, new.split()[0][2:].replace("-", "_"))
+        assert got == value or (isinstance(got, list) and got[-1] == value), got
     elif new == "the positional RELEASE":
         assert old_args.release == value
     else:
         from dataigm.cli.common import release
 
         assert release(old_args) == "org/rel@v1"
+
+
+def test_compare_writes_every_file_through_out(capsys):
+    """eval compare: every written file is an --out (given once per file, a table or a chart); the
+    old --plot adds its file to them, in order, after one warning line."""
+    args = parser().parse_args(["eval", "compare", "r", "--out", "t.md", "--out", "t.png", "--out", "t.csv"])
+    assert args.out == ["t.md", "t.png", "t.csv"] and not hasattr(args, "plot")
+    old = parser().parse_args(["eval", "compare", "r", "--plot", "p.svg", "--out", "t.md"])
+    assert old.out == ["p.svg", "t.md"] and capsys.readouterr().err.count("--plot is deprecated") == 1
 
 
 def test_a_flag_that_is_now_the_default_still_parses_with_one_warning(capsys):

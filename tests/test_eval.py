@@ -161,7 +161,7 @@ def test_a_perturbed_unet_changes_images_and_compare_tests_it(runs, tmp_path):
     for fmt in ("md", "csv", "tex"):
         out = tmp_path / f"table.{fmt}"
         result = cli("eval", "compare", str(runs["original"]), str(runs["perturbed"]), "--out", str(out),
-                     "--baseline", "original", *(["--plot", str(tmp_path / "plot.png")] if fmt == "md" else []))
+                     "--baseline", "original", *(["--out", str(tmp_path / "plot.png")] if fmt == "md" else []))
         assert result.returncode == 0, result.stderr
         text = out.read_text()
         assert "original" in text and "perturbed" in text and "ssim" in text

@@ -79,7 +79,7 @@ def _hostile_run(source: Path, folder: Path, **fields) -> Path:
 
 def test_names_from_a_received_summary_are_data(bare_runs, tmp_path):
     """A crafted run: formula-like names stay text in CSV, TeX specials are escaped, pipes in
-    Markdown, and no name reaches a file name (only --out and --plot are written)."""
+    Markdown, and no name reaches a file name (only the --out files are written)."""
     evil = _hostile_run(bare_runs["vg"], tmp_path / "evil", method='=HYPERLINK("http://x","y")',
                         config="@SUM(1+1)")
     summary = json.loads((evil / "summary.json").read_text())
@@ -88,10 +88,11 @@ def test_names_from_a_received_summary_are_data(bare_runs, tmp_path):
     tex = _hostile_run(bare_runs["vg"], tmp_path / "tex", method=r"\input{/etc/passwd}$x$_%", config=None)
     pipe = _hostile_run(bare_runs["vg"], tmp_path / "pipe", method="../../a|b")
     outputs = tmp_path / "outputs"
+    outputs.mkdir()
     for fmt in ("csv", "tex", "md"):
         code, _, err = _main("eval", "compare", str(bare_runs["vg"]), str(evil), str(tex), str(pipe), "--out",
                              str(outputs / f"t.{fmt}"), "--allow-mismatch",
-                             *(["--plot", str(outputs / "p.png")] if fmt == "md" else []))
+                             *(["--out", str(outputs / "p.png")] if fmt == "md" else []))
         assert code == 0, err
     rows = list(csv.reader(io.StringIO((outputs / "t.csv").read_text())))
     cells = [c for row in rows for c in row]
@@ -113,6 +114,7 @@ def test_names_from_a_received_summary_are_data(bare_runs, tmp_path):
     ({"metrics": {"ssim": {"value": 0.5, "direction": "sideways"}}}, "neither 'lower' nor 'higher'"),
     ({"metrics": []}, "unknown summary schema"),
     ({"schema_version": 9}, "unknown summary schema 9"),
+    ({"metrics": {"ssim": {"value": float("nan"), "direction": "higher"}}}, "NaN is not a JSON number"),
 ])
 def test_a_malformed_summary_is_one_line(bare_runs, tmp_path, edit, message):
     bad = _hostile_run(bare_runs["vg"], tmp_path / "bad", **edit)
@@ -122,26 +124,48 @@ def test_a_malformed_summary_is_one_line(bare_runs, tmp_path, edit, message):
 
 
 def test_a_null_value_is_a_dash(bare_runs, tmp_path):
+    """A null value or interval end is '–'; the chart goes to the old --plot too (one deprecation line)."""
     summary = json.loads((bare_runs["vg"] / "summary.json").read_text())
     summary["metrics"]["ssim"]["value"] = None
     summary["metrics"]["psnr"]["ci_low"] = None
     run = _hostile_run(bare_runs["vg"], tmp_path / "nulls", metrics=summary["metrics"])
     code, _, err = _main("eval", "compare", str(bare_runs["vg"]), str(run), "--out", str(tmp_path / "t.md"),
                          "--plot", str(tmp_path / "p.svg"))
-    assert code == 0, err
+    assert code == 0 and err.count("\n") == 1 and "--plot is deprecated" in err and "--out FILE.png" in err, err
+    assert (tmp_path / "p.svg").read_text().startswith("<?xml")
     line = next(row for row in (tmp_path / "t.md").read_text().splitlines() if row.startswith("| vg") and "–" in row)
     assert "| – |" in line.replace("**", "")
 
 
 def test_output_paths_are_checked_before_any_work(bare_runs, tmp_path):
+    """Every --out (tables and charts alike) is checked as every verb checks a file it writes
+    (cli.checks.check_out_file) before any run is read; nothing is written, no temporary left."""
     run = str(bare_runs["vg"])
     (tmp_path / "folder.md").mkdir()
     (tmp_path / "file").write_text("x")
     for args, message in ((["--out", str(tmp_path / "folder.md")], "is a folder"),
                           (["--out", str(tmp_path / "file" / "t.md")], "is a file, not a folder"),
-                          (["--out", str(tmp_path / "t.md"), "--plot", str(tmp_path / "p.txt")], "--plot"),
-                          (["--out", str(tmp_path / "t.md"), "--plot", str(tmp_path / "file" / "p.png")],
-                           "is a file, not a folder")):
+                          (["--out", str(tmp_path / "no" / "t.md")], "does not exist; create it first"),
+                          (["--out", str(tmp_path / "t.md"), "--out", str(tmp_path / "p.txt")],
+                           "p.txt: use a .md, .csv, .tex, .png, .svg or .pdf file name"),
+                          (["--out", str(tmp_path / "t.md"), "--out", str(tmp_path / "file" / "p.png")],
+                           "is a file, not a folder"),
+                          (["--out", str(tmp_path / "t.md"), "--out", str(tmp_path / "." / "t.md")], "given twice")):
         code, _, err = _main("eval", "compare", run, *args)
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file", "folder.md"]  # no table, no .tmp
+
+
+def test_one_compare_writes_every_out_it_is_given(bare_runs, tmp_path):
+    """--out once per file: the table in each of .md, .csv, .tex and the chart in .png/.svg/.pdf,
+    whatever the suffix's case."""
+    names = ["t.md", "t.CSV", "t.tex", "c.png", "c.SVG", "c.pdf"]
+    code, out, err = _main("eval", "compare", str(bare_runs["vg"]), str(bare_runs["plain"]),
+                           *[a for n in names for a in ("--out", str(tmp_path / n))])
+    assert code == 0 and not err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(names)
+    assert (tmp_path / "t.md").read_text() in out  # what the terminal shows is the Markdown table
+    assert (tmp_path / "t.CSV").read_text().startswith('"method","config"')
+    assert r"\begin{tabular}" in (tmp_path / "t.tex").read_text()
+    assert (tmp_path / "c.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "c.pdf").read_bytes()[:5] == b"%PDF-" and b"<svg" in (tmp_path / "c.SVG").read_bytes()

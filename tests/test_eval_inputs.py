@@ -93,20 +93,34 @@ def test_missing_reference_files_are_counted_not_dropped(tmp_path):
 
 
 def test_run_folders_are_owned(tmp_path):
+    """--out is checked by the folders every verb shares (core.folders): a release, someone's folder
+    holding a summary.json or manifest.json, a file or a path under one are refused in one line and
+    left as they were; a run of ours is marked as a run, and one written before owner markers is
+    accepted and marked on its next run, saying so once."""
     release = tmp_path / "release"
     release.mkdir()
-    (release / "dataigm.json").write_text("{}")
+    (release / "dataigm.json").write_text('{"schema_version": 1, "configs": {"church": {"kind": "images"}}}')
     mine = tmp_path / "mine"
     mine.mkdir()
     (mine / "manifest.json").write_text('{"my": "own"}')
     (tmp_path / "file").write_text("x")
-    base = ["-q", "eval", "run", "--images", str(IMAGES / "person"), "--method", "m", "--out"]
-    for out, message in ((release, "is a release folder"), (mine, "manifest.json that dataigm did not write"),
-                         (tmp_path / "file", "is a file"), (tmp_path / "file" / "run", "is a file, not a folder")):
+    base = ["-q", "eval", "run", "--images", str(IMAGES / "person"), "--method", "m", "--bootstrap", "20", "--out"]
+    for out, message in ((release, "is a dataigm release folder, not an evaluation run folder"),
+                         (mine, "holds other files and is not a dataigm folder"),
+                         (tmp_path / "file", "exists and is not a folder"),
+                         (tmp_path / "file" / "run", "is a file, not a folder")):
         code, _, err = _main(*base, str(out))
         assert code == 2 and message in err and len(err.strip().splitlines()) == 1, err
     assert (mine / "manifest.json").read_text() == '{"my": "own"}' and sorted(p.name for p in mine.iterdir()) == [
         "manifest.json"]
+    assert sorted(p.name for p in release.iterdir()) == ["dataigm.json"]
+    run = tmp_path / "run"
+    assert _main(*base, str(run))[0] == 0
+    assert json.loads((run / "_build" / "owner.json").read_text())["kind"] == "run"
+    (run / "_build" / "owner.json").unlink()  # a run written before owner markers: its plan says it is a run
+    code, _, err = _main("eval", "run", *base[3:], str(run))
+    assert code == 0 and err.count("written before owner markers; marked it as ours") == 1, err
+    assert json.loads((run / "_build" / "owner.json").read_text())["kind"] == "run"
 
 
 def test_a_changed_input_is_refused_not_resumed(tmp_path):

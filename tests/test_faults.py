@@ -139,37 +139,94 @@ def wait_stopped(proc: subprocess.Popen, timeout: float = 300) -> None:
     raise AssertionError(f"process {proc.pid} never reached its stop point")
 
 
-def test_two_curates_on_one_folder_the_second_stops_naming_the_first_or_waits(reference, tmp_path):
-    """Two real `curate` processes on one release: the second stops with one line naming the first
-    (command, pid, host); with --wait it starts once the first is done; the release stays whole
-    (before the lock, one died in pack staging and the other broke the release). Quiet under
-    --no-progress: no library progress bar either."""
+def second_writer_stops_then_waits(args: list[str], stop_at: str, command: str, folder: Path,
+                                   ) -> tuple[tuple[str, str], tuple[str, str], str]:
+    """Two real writers of `folder`: `dataigm ARGS` stopped at `stop_at` (holding the folder); the
+    same command again stops with one line naming it (`command`, pid, host, --wait) and changes
+    nothing in `folder`; once more with --wait it says it waits (naming the holder) and runs when the
+    first is let go. Returns (stdout, stderr) of the first and the waiting one, and the refused
+    one's stderr; both finished with exit 0."""
     import signal
 
-    out = tmp_path / "release"
-    shutil.copytree(reference, out)
-    first = start("curate", str(out), "--no-progress", stop_at="pack:config-staged")
+    first = start(*args, stop_at=stop_at)
     wait_stopped(first)
-    second = run("curate", str(out), "--no-progress")
+    held = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+    second = run(*args)
     lines = second.stderr.strip().splitlines()
     assert second.returncode == 2 and len(lines) == 1, second.stderr
-    assert f"is being written by `dataigm curate` (pid {first.pid} on host" in lines[0] and "--wait" in lines[0]
-    waiting = start("curate", str(out), "--no-progress", "--wait")
+    assert f"is being written by `{command}` (pid {first.pid} on host" in lines[0] and "--wait" in lines[0]
+    assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == held  # the refused one wrote nothing
+    waiting = start(*args, "--wait")
     said = []
     while not said or "waiting for it to finish" not in said[-1]:  # it says so once, then waits
         said.append(waiting.stderr.readline())
         assert said[-1], "".join(said)
     os.kill(first.pid, signal.SIGCONT)
-    _, first_err = first.communicate(timeout=600)
-    _, waited_err = waiting.communicate(timeout=600)
+    first_out, first_err = first.communicate(timeout=600)
+    waited_out, waited_err = waiting.communicate(timeout=600)
     waited_err = "".join(said) + waited_err
     assert first.returncode == 0 and waiting.returncode == 0, first_err + waited_err
     assert "waiting for it to finish" in waited_err and f"pid {first.pid}" in waited_err
-    for err in (first_err, waited_err, second.stderr):
+    return (first_out, first_err), (waited_out, waited_err), second.stderr
+
+
+def test_two_curates_on_one_folder_the_second_stops_naming_the_first_or_waits(reference, tmp_path):
+    """Two real `curate` processes on one release: the second stops with one line naming the first
+    (command, pid, host); with --wait it starts once the first is done; the release stays whole
+    (before the lock, one died in pack staging and the other broke the release). Quiet under
+    --no-progress: no library progress bar either."""
+    out = tmp_path / "release"
+    shutil.copytree(reference, out)
+    (_, first_err), (_, waited_err), second_err = second_writer_stops_then_waits(
+        ["curate", str(out), "--no-progress"], "pack:config-staged", "dataigm curate", out)
+    for err in (first_err, waited_err, second_err):
         assert "Loading weights" not in err and "it/s]" not in err and "Traceback" not in err
     assert _verify(out).returncode == 0
     assert release_bytes(out) == release_bytes(reference)
     assert (out / "_build" / "folder.lock").read_text().strip() == ""  # released: no holder recorded
+
+
+IMAGES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "images"
+
+
+def _eval_run(out: Path) -> list[str]:
+    return ["eval", "run", "--images", str(IMAGES / "person"), "--method", "m", "--judge", "nudenet", "--out",
+            str(out), "--bootstrap", "20", "--no-progress"]
+
+
+def _metric_lines(stdout: str) -> list[str]:
+    return [line for line in stdout.splitlines() if line.startswith("  ") and "is better" in line]
+
+
+def test_two_eval_runs_on_one_folder_the_second_stops_naming_the_first_or_waits(tmp_path):
+    """Two real `eval run` processes on one --out: while the first holds the run folder (stopped
+    before it writes its outputs), the second stops with one line naming it and writes nothing;
+    with --wait it starts once the first is done, resumes the same plan and prints the same
+    numbers. The folder ends marked as a run, its lock free."""
+    out = tmp_path / "run"
+    (first_out, first_err), (waited_out, waited_err), _ = second_writer_stops_then_waits(
+        _eval_run(out), "eval:before-outputs", "dataigm eval run", out)
+    assert "Traceback" not in first_err + waited_err
+    assert _metric_lines(first_out) and _metric_lines(first_out) == _metric_lines(waited_out)
+    assert json.loads((out / "_build" / "owner.json").read_text())["kind"] == "run"
+    assert (out / "_build" / "folder.lock").read_text().strip() == ""  # released: no holder recorded
+
+
+@pytest.mark.slow
+def test_a_killed_eval_run_leaves_a_stale_lock_that_its_rerun_takes_over(tmp_path):
+    """An `eval run` SIGKILLed before its outputs leaves its holder record; the same command then
+    takes the folder over (naming the dead holder), resumes the plan and writes whole outputs."""
+    out = tmp_path / "run"
+    killed = run(*_eval_run(out), fault="eval:before-outputs")
+    assert killed.returncode == -9 and not (out / "summary.json").exists()
+    record = json.loads((out / "_build" / "folder.lock").read_text())
+    assert record["command"] == "dataigm eval run" and record["pid"] > 0
+    healed = run(*_eval_run(out))
+    assert healed.returncode == 0, healed.stderr
+    assert f"`dataigm eval run` (pid {record['pid']} on host" in healed.stderr
+    assert "ended without finishing" in healed.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["metrics"]["flag_rate/nudenet"]["n"] == 10 and not list(out.rglob("*.tmp-*"))
 
 
 @pytest.mark.slow

@@ -14,6 +14,8 @@ import pytest
 
 from tests.conftest import smoke_build
 
+PERSON = str(Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "images" / "person")
+
 
 def bomb_png(path: Path, width: int = 12000, height: int = 12000) -> Path:
     """A few hundred bytes whose header claims width x height pixels."""
@@ -326,6 +328,43 @@ CASES += [
      lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
     ("train-judge: --out under a file", ["train-judge", "church", "{release}", "--out", "{tmp}/f/j"],
      lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
+    # evaluation runs and tables on the same machinery (core.folders, cli.checks, core.inputs)
+    ("eval run: --out is a release", ["eval", "run", "--images", PERSON, "--method", "m", "--out", "{tmp}/rel"],
+     lambda t, r: shutil.copytree(r, t / "rel"), "is a dataigm release folder, not an evaluation run folder"),
+    ("eval run: --out is a judge artifact", ["eval", "run", "--images", PERSON, "--method", "m", "--out", "{tmp}/j"],
+     lambda t, r: _judge_artifact(t / "j", "church"), "is a judge artifact folder, not an evaluation run folder"),
+    ("eval run: --out is a prompt folder", ["eval", "run", "--images", PERSON, "--method", "m", "--out", "{tmp}/p"],
+     lambda t, r: _marked(t / "p", "prompts"), "is a dataigm prompt folder, not an evaluation run folder"),
+    ("eval run: --out holds someone's summary.json", ["eval", "run", "--images", PERSON, "--method", "m", "--out",
+                                                      "{tmp}/theirs"],
+     lambda t, r: _their_run(t / "theirs"), "not a dataigm folder"),
+    ("eval run: --out is a Sphinx tree", ["eval", "run", "--images", PERSON, "--method", "m", "--out", "{tmp}/docs"],
+     lambda t, r: _sphinx_tree(t / "docs"), "not a dataigm folder"),
+    ("eval run: another command holds the run folder", ["eval", "run", "--images", PERSON, "--method", "m", "--out",
+                                                        "{tmp}/run"],
+     lambda t, r: (_marked(t / "run", "run"), _held_by_other(t / "run")), "on host elsewhere"),
+    ("eval run: corrupt owner marker", ["eval", "run", "--images", PERSON, "--method", "m", "--out", "{tmp}/run"],
+     lambda t, r: (_marked(t / "run", "run"), (t / "run" / "_build" / "owner.json").write_text("[]")),
+     "corrupt owner marker"),
+    ("eval run: --out two levels under a file", ["eval", "run", "--images", PERSON, "--method", "m", "--out",
+                                                 "{tmp}/f/a/run"],
+     lambda t, r: (t / "f").write_text("x"), "is a file, not a folder"),
+    ("eval compare: --out is a folder", ["eval", "compare", "{tmp}/run", "--out", "{tmp}/t.md"],
+     lambda t, r: (_summary(t / "run"), (t / "t.md").mkdir()), "is a folder; give a file name"),
+    ("eval compare: --out in a missing folder", ["eval", "compare", "{tmp}/run", "--out", "{tmp}/no/t.csv"],
+     lambda t, r: _summary(t / "run"), "does not exist; create it first"),
+    ("eval compare: a chart --out under a file", ["eval", "compare", "{tmp}/run", "--out", "{tmp}/t.md", "--out",
+                                                  "{tmp}/f/c.svg"],
+     lambda t, r: (_summary(t / "run"), (t / "f").write_text("x")), "is a file, not a folder"),
+    ("eval compare: the same --out twice", ["eval", "compare", "{tmp}/run", "--out", "{tmp}/t.md", "--out",
+                                            "{tmp}/./t.md"], lambda t, r: _summary(t / "run"), "given twice"),
+    ("eval compare: --out a text file", ["eval", "compare", "{tmp}/run", "--out", "{tmp}/t.md", "--out",
+                                         "{tmp}/c.txt"], lambda t, r: _summary(t / "run"), "c.txt: use a .md, .csv"),
+    ("eval compare: NaN in a received summary.json", ["eval", "compare", "{tmp}/run", "--out", "{tmp}/t.md"],
+     lambda t, r: _summary(t / "run", '"value": NaN'), "NaN is not a JSON number"),
+    ("eval compare: a key twice in a received summary.json", ["eval", "compare", "{tmp}/run", "--out",
+                                                               "{tmp}/t.md"],
+     lambda t, r: _summary(t / "run", '"value": 0.5, "value": 0.1'), "key 'value' appears more than once"),
     # noise: error lines carry names, never object reprs or terminal escapes
     ("judge: a text file named .png", ["judge", "--judge", "nudenet", "{tmp}/imgs", "--out", "{tmp}/v.csv"],
      lambda t, r: ((t / "imgs").mkdir(), (t / "imgs" / "notes.png").write_text("not an image")),
@@ -335,6 +374,20 @@ CASES += [
      lambda t, r: ((t / "imgs").mkdir(), (t / "imgs" / "\x1b[2J\x1b[31mred.png").write_bytes(b"\x89PNG junk")),
      "red.png: not a readable image"),
 ]
+
+
+def _their_run(folder: Path) -> None:
+    """Someone's own results folder, with files named as a run's outputs and a `_build` folder."""
+    (folder / "_build").mkdir(parents=True)
+    for name in ("summary.json", "manifest.json"):
+        (folder / name).write_text('{"mine": true}')
+
+
+def _summary(folder: Path, value: str = '"value": 0.5') -> None:
+    """A received run: its summary.json as text (`value`: the ssim entry's value, as written)."""
+    folder.mkdir(parents=True)
+    (folder / "summary.json").write_text('{"schema_version": 2, "method": "m", "config": null, "metrics": {"ssim": {'
+                                         + value + ', "direction": "higher", "n": 3}}}')
 
 
 def _edit_plan_input(folder: Path, key: str) -> None:
@@ -508,13 +561,17 @@ def test_a_plot_named_by_data_stays_one_file_in_its_folder(tmp_path):
 
 
 def test_error_lines_keep_names_and_drop_escapes_and_reprs():
-    from dataigm.core.text import clean_line, csv_cell, safe_file_name
+    from dataigm.core.text import clean_line, csv_cell, markdown_cell, safe_file_name, tex_escape
 
     line = clean_line("bad\x1b[31m.png\x1b]0;title\x07: cannot identify image file <_io.BytesIO object at 0x7f3a>"
                       "\nnext")
     assert line == "bad.png: cannot identify image file next"
     assert [csv_cell(v) for v in ("=1+2", "+x", "-y", "@z", "ok", -3)] == ["'=1+2", "'+x", "'-y", "'@z", "ok", -3]
     assert safe_file_name("../../x") == "_.._x" and safe_file_name("") == "unnamed"
+    assert markdown_cell("a|b\n c\x1b[31m") == r"a\|b c"
+    assert tex_escape("\\input{/etc/passwd}$x$_%\n~^&#") == (r"\textbackslash{}input\{/etc/passwd\}\$x\$\_\% "
+                                                          r"\textasciitilde{}\textasciicircum{}\&\#")
+    assert tex_escape("fid (↓)† ≠ rows –") == r"fid ($\downarrow$)\textdagger{} $\neq$ rows --"
 
 
 def test_a_folder_from_before_markers_is_marked_on_its_first_write(release, tmp_path, capsys):

@@ -70,6 +70,20 @@ def test_plots_are_reused_by_the_cards(page, tmp_path):
     assert (page["judge"] / "plots" / "judge_curves.svg").exists()
 
 
+def test_evaluation_plots_are_named_by_position_never_by_data(page):
+    """The run's plots go into the first run folder (locked while the report writes them) under names
+    the report chooses (`eval_subclasses_<n>`: the run's position, never its method or config
+    name), which `safe_file_name` keeps as they are; the run stays a run folder of ours."""
+    from dataigm.core.folders import folder_kind
+    from dataigm.core.text import safe_file_name
+
+    plots = sorted(p.name for p in (page["run"] / "plots").iterdir())
+    assert plots == ["eval_metrics.svg", "eval_subclasses_0.svg"]
+    assert all(safe_file_name(p.removesuffix(".svg")) == p.removesuffix(".svg") for p in plots)
+    assert folder_kind(str(page["run"])) == ("run", "marked")
+    assert (page["run"] / "_build" / "folder.lock").read_text().strip() == ""  # released
+
+
 @pytest.mark.browser
 def test_the_page_renders_in_headless_chromium(page, tmp_path):
     browser = chromium()

@@ -8,18 +8,12 @@ from pathlib import Path
 from dataigm.core.errors import DataIGMError
 
 
-def check_out_folder(out: str, kind: str | None = None) -> str:
+def check_out_folder(out: str, kind: str) -> str:
     """--out must be new, empty, or a dataigm folder (its owner marker, or a folder from before
-    markers) of a kind a verb writing `kind` may write (None: any kind): never someone else's files.
+    markers) of a kind a verb writing `kind` may write: never someone else's files, never a file.
     Returns how it is ours ("new", "marked", "legacy")."""
-    from dataigm.core.folders import check_folder_kind, folder_kind
+    from dataigm.core.folders import check_folder_kind
 
-    if kind is None:
-        try:
-            found = folder_kind(out)[0] if out and out.strip() else None
-        except DataIGMError:  # a file: check_folder_kind says so, naming --out
-            found = None
-        kind = found or "release"
     return check_folder_kind(out, kind, "--out")
 
 
@@ -30,7 +24,8 @@ def check_out_file(out: str, suffixes: tuple[str, ...], flag: str = "--out") -> 
         raise DataIGMError(f"{flag} is empty; give a file name")
     path = Path(out)
     if path.suffix.lower() not in suffixes:
-        raise DataIGMError(f"{flag} {out}: use a {' or '.join(suffixes)} file name")
+        kinds = f"{', '.join(suffixes[:-1])} or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+        raise DataIGMError(f"{flag} {out}: use a {kinds} file name")
     if path.is_dir():
         raise DataIGMError(f"{flag} {out}: is a folder; give a file name")
     for parent in path.parents:

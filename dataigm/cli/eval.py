@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from pathlib import Path
 
 
 def _number(value: object) -> str:
@@ -11,6 +12,8 @@ def _number(value: object) -> str:
 
 
 def _print_summary(summary: dict) -> None:
+    from dataigm.core.text import clean_line
+
     print(f"{summary['method']} on {summary['config'] or 'a bare folder'} ({summary['n_rows']} units):")
     width = max((len(name) for name in summary["metrics"]), default=0)
     for name, m in summary["metrics"].items():
@@ -22,9 +25,9 @@ def _print_summary(summary: dict) -> None:
     for name, why in summary["skipped"].items():
         reasons.setdefault(why, []).append(name)
     for why, names in reasons.items():
-        print(f"  skipped {', '.join(names)}: {why}")
-    for warning in summary.get("warnings", []):
-        print(f"  warning: {warning}")
+        print(clean_line(f"  skipped {', '.join(names)}: {why}"))
+    for warning in summary.get("warnings", []):  # may name files and subclasses: one printable line each
+        print(clean_line(f"  warning: {warning}"))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -54,7 +57,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                        curated_only=args.curated_only, limit=args.limit, allow_unmatched=args.allow_unmatched,
                        batch_size=args.batch_size, device=args.device, metrics=metrics,
                        nudenet_threshold=args.nudenet_threshold)
-    summary = evaluate(opts, engine_options(args), args.shard, progress=progress_enabled(args))
+    # --out checked before any work, then planned, then written holding the run folder (core.folders)
+    summary = evaluate(opts, engine_options(args), args.shard, progress=progress_enabled(args), wait=args.wait)
     if args.model and args.model_type == "auto":
         from dataigm.eval.plan import read_plan
 
@@ -70,28 +74,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from dataigm.eval.compare import FORMATS, PLOT_FORMATS, check_output, load_run, plot, render, write_text
+    from dataigm.cli.checks import check_out_file
+    from dataigm.core.errors import DataIGMError
+    from dataigm.eval.compare import FORMATS, PLOT_FORMATS, load_run, write
 
-    out = check_output(args.out, "--out", FORMATS)
-    plot_path = check_output(args.plot, "--plot", PLOT_FORMATS) if args.plot else None
-    if plot_path is not None:
+    outputs = [check_out_file(out, FORMATS) for out in args.out]
+    seen: set[Path] = set()
+    for path in outputs:
+        if path.resolve() in seen:
+            raise DataIGMError(f"--out {path}: given twice; name each file once")
+        seen.add(path.resolve())
+    if any(p.suffix.lower() in PLOT_FORMATS for p in outputs):
         from dataigm.core.extras import require
 
-        require("report", "--plot")
+        require("report", "a chart (--out FILE.png|.svg|.pdf)")
     runs = [load_run(folder) for folder in args.runs]
-    text = render(runs, out.suffix, args.baseline, args.allow_mismatch)
-    write_text(out, text)
-    print(render(runs, ".md", args.baseline, args.allow_mismatch) if out.suffix != ".md" else text)
-    if plot_path is not None:
-        plot(runs, plot_path)
-        print(f"plot: {plot_path}")
-    print(f"wrote {out}")
+    print(write(runs, outputs, args.baseline, args.allow_mismatch))
+    print(f"wrote {', '.join(str(p) for p in outputs)}")
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """The evaluation verbs' parsers (`eval run`, `eval compare`)."""
-    from dataigm.cli.common import DTYPES, add_deprecated, add_engine_args, add_release
+    from dataigm.cli.common import DTYPES, add_deprecated, add_engine_args, add_release, add_wait
     from dataigm.core.curation import CurationOptions
     from dataigm.core.defaults import default_model
     from dataigm.eval.checkpoints import MODEL_TYPES
@@ -162,14 +167,20 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "status ok)", dest="all_rows", nargs=0)
     s.add_argument("--limit", type=int, help="a deterministic sample of N units")
     r.add_argument("--no-progress", action="store_true")
+    add_wait(r)
     add_engine_args(r)
     r.set_defaults(func=_cmd_run)
 
-    c = verbs.add_parser("compare", help="method x metric table of several runs (md, csv or tex)")
+    c = verbs.add_parser("compare", help="method x metric table of several runs (md, csv or tex) and its charts",
+                         description="The method x metric table of evaluation runs, printed and written to every "
+                         "--out: FILE.md, .csv or .tex (the table), FILE.png, .svg or .pdf (bar charts with CIs). "
+                         "Give --out once per file.")
     c.add_argument("runs", nargs="+", metavar="RUN_DIR")
-    c.add_argument("--out", required=True, help="FILE.md, FILE.csv or FILE.tex to write")
+    c.add_argument("--out", required=True, action="append", metavar="FILE",
+                   help="file to write: FILE.md, .csv or .tex (the table) or FILE.png, .svg or .pdf (its bar charts "
+                   "with CIs); repeatable, e.g. --out table.md --out table.png")
     c.add_argument("--baseline", help="a method name: add McNemar's paired test of every run against it")
-    c.add_argument("--plot", help="FILE.png, .svg or .pdf: the table as bar charts with CIs")
+    add_deprecated(c, "--plot", "--out FILE.png|.svg|.pdf", dest="out", append=True)
     c.add_argument("--allow-mismatch", action="store_true",
                    help="compare runs over other configs, rows, judges or thresholds (marked in the table)")
     c.set_defaults(func=_cmd_compare)

@@ -131,7 +131,6 @@ RUN_UNITS = f"{WORK}/units.parquet"  # the units scored: row fields, image locat
 RUN_SUMMARY = "summary.json"  # metrics with CIs (schema-versioned)
 RUN_PER_IMAGE = "per_image.parquet"  # one row per evaluated unit
 RUN_MANIFEST = "manifest.json"  # spec, release, environment, judges
-RUN_OUTPUTS = (RUN_SUMMARY, RUN_MANIFEST, RUN_PER_IMAGE)  # what a run publishes (never over a user's own files)
 LEGACY_RUN_SPEC = f"{WORK}/eval.json"  # the spec of runs written before the run plan (recognised, never written)
 
 

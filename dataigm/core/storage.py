@@ -137,12 +137,15 @@ class Store:
 def atomic_output(path: Path | str) -> Iterator[Path]:
     """A temporary path beside local file `path` to write (in any way: a stream, a library's
     save); renamed to `path` when the block succeeds, deleted when it fails: no half-written file
-    and no temporary left."""
+    and no temporary left. A write the system refuses (no space, no permission) is one
+    DataIGMError naming `path`."""
     final = Path(path)
     tmp = final.with_name(f".{final.name}{TMP_MARK}{uuid.uuid4().hex[:8]}")
     try:
         yield tmp
         os.replace(tmp, final)
+    except OSError as exc:
+        raise DataIGMError(f"{final}: cannot write ({exc.strerror or exc})") from None
     finally:
         tmp.unlink(missing_ok=True)
 

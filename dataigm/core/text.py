@@ -1,8 +1,10 @@
-"""Text that comes from data, made safe for where it goes: a terminal line, a CSV cell, a file name.
+"""Text that comes from data, made safe for where it goes: a terminal line, a CSV cell, a
+Markdown table cell, TeX, a file name.
 
 Prompts, file names, method and config names come from files users and other people hand us; a
 name can carry terminal escapes (`\\x1b[2J` clears the screen), a CSV cell starting with `=` is a
-formula to a spreadsheet, and a name with `/` or `..` is a path.
+formula to a spreadsheet, a TeX `\\input{...}` reads a file when the table is compiled, a `|`
+splits a Markdown cell, and a name with `/` or `..` is a path.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _OBJECT_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
+                "^": r"\textasciicircum{}", "_": r"\_", "~": r"\textasciitilde{}", "%": r"\%",
+                # symbols tables use, as TeX writes them
+                "↓": r"$\downarrow$", "↑": r"$\uparrow$", "≠": r"$\neq$", "†": r"\textdagger{}", "–": "--"}
 
 
 def clean_line(text: str) -> str:
@@ -32,6 +38,17 @@ def csv_cell(value: object) -> object:
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         return "'" + value
     return value
+
+
+def markdown_cell(text: str) -> str:
+    """Text as one Markdown table cell: one line (escapes and controls removed), pipes escaped."""
+    return " ".join(clean_line(text).split()).replace("|", r"\|")
+
+
+def tex_escape(text: str) -> str:
+    """Text as TeX shows it literally: one line, every special character escaped (no command, no
+    math, no comment can start), arrows, daggers and dashes as TeX writes them."""
+    return "".join(TEX_SPECIALS.get(ch, ch) for ch in clean_line(text) if ch.isprintable())
 
 
 def safe_file_name(name: str, max_length: int = 100) -> str:

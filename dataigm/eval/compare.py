@@ -1,22 +1,20 @@
 """`dataigm eval compare`: the method x metric table of several evaluation runs, with confidence
 intervals, the best value per column marked, McNemar's paired test of every method against a
-baseline on the same rows, and an optional plot.
+baseline on the same rows, and its bar charts.
 
 Any mix of runs gives a table ('–' where a run lacks a metric or its value is missing). Runs over
 other configs, row sets, judges or thresholds are refused, naming the difference, unless
 `--allow-mismatch`; then the table marks them. A received summary.json is data, never a path or
-markup: names are escaped per format (Markdown pipes, TeX specials, CSV cells that a spreadsheet
-would run as formulas) and never become file names.
+markup: it is read strictly (`core.inputs`: no NaN, no key twice), its names are escaped per format
+by `core.text` (Markdown cells, TeX, CSV cells a spreadsheet would run as formulas) and never become
+file names: every file written is one the user named with `--out`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-import os
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +22,13 @@ import numpy as np
 
 from dataigm.core import layout
 from dataigm.core.errors import DataIGMError
+from dataigm.core.text import csv_cell, markdown_cell, tex_escape
 from dataigm.eval.definitions import BY_NAME
 from dataigm.eval.stats import mcnemar
 
-FORMATS = (".md", ".csv", ".tex")
+TABLE_FORMATS = (".md", ".csv", ".tex")
 PLOT_FORMATS = (".png", ".svg", ".pdf")
+FORMATS = TABLE_FORMATS + PLOT_FORMATS  # what --out may name
 SCHEMAS = (1, 2)
 SCOPE_KEYS = ("config", "task", "source", "revision", "units_digest", "curated_only", "limit")
 JUDGE_KEYS = ("weights", "version", "threshold")
@@ -39,7 +39,8 @@ MISSING = "–"
 
 
 def _number(value: Any, where: str) -> float | None:
-    """A metric number from a summary: int/float (NaN allowed) or null; anything else is refused."""
+    """A metric number from a summary: a JSON number, or null (not computed); anything else is
+    refused."""
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -48,14 +49,14 @@ def _number(value: Any, where: str) -> float | None:
 
 
 def load_run(folder: str | Path) -> dict[str, Any]:
-    """A run's summary.json, checked field by field (a received file is data, never trusted)."""
+    """A run's summary.json, read strictly and checked field by field (a received file is data,
+    never trusted)."""
+    from dataigm.core.inputs import read_json
+
     path = Path(folder) / layout.RUN_SUMMARY
     if not path.is_file():
         raise DataIGMError(f"{folder}: not an evaluation run (no {layout.RUN_SUMMARY}); run `dataigm eval run` first")
-    try:
-        summary = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataIGMError(f"{path}: corrupt summary ({exc})") from None
+    summary = read_json(path)
     if not isinstance(summary, dict) or summary.get("schema_version") not in SCHEMAS \
             or not isinstance(summary.get("metrics"), dict):
         version = summary.get("schema_version") if isinstance(summary, dict) else None
@@ -218,33 +219,6 @@ def _scope_mark(first: dict[str, Any], run: dict[str, Any]) -> str:
 
 # -- formats --------------------------------------------------------------------------------------
 
-TEX_SPECIALS = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
-                "^": r"\textasciicircum{}", "_": r"\_", "~": r"\textasciitilde{}", "%": r"\%"}
-
-
-def tex_escape(text: str) -> str:
-    """Text as TeX shows it literally: every special character escaped, control characters dropped."""
-    text = "".join(ch for ch in text if ch.isprintable())
-    text = "".join(TEX_SPECIALS.get(ch, ch) for ch in text)
-    return text.replace("↓", r"$\downarrow$").replace("↑", r"$\uparrow$").replace("≠", r"$\neq$") \
-        .replace("†", r"\textdagger{}").replace("–", "--")
-
-
-def csv_safe(text: str) -> str:
-    """A CSV text cell a spreadsheet shows as text: a leading = + - @ (or tab, CR) gets a quote
-    prefix; plain numbers are left as they are."""
-    try:
-        float(text)
-        return text
-    except ValueError:
-        pass
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def md_escape(text: str) -> str:
-    """A Markdown table cell: one line, pipes escaped."""
-    return " ".join(text.split()).replace("|", r"\|")
-
 
 def render(runs: list[dict[str, Any]], fmt: str, baseline: str | None = None, allow_mismatch: bool = False) -> str:
     """The comparison table as text in `fmt` (.md, .csv or .tex), every cell escaped for it."""
@@ -264,9 +238,9 @@ def render(runs: list[dict[str, Any]], fmt: str, baseline: str | None = None, al
             lines.append(" & ".join(mark(i, j, tex_escape(c), (r"\textbf{", "}")) for j, c in enumerate(cells))
                          + r" \\")
         return "\n".join([*lines, r"\bottomrule", r"\end{tabular}", ""])
-    lines = ["| " + " | ".join(md_escape(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines = ["| " + " | ".join(markdown_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     for i, cells in enumerate(body):
-        lines.append("| " + " | ".join(mark(i, j, md_escape(c), ("**", "**")) for j, c in enumerate(cells)) + " |")
+        lines.append("| " + " | ".join(mark(i, j, markdown_cell(c), ("**", "**")) for j, c in enumerate(cells)) + " |")
     note = ("Values: estimate [95 % CI: bootstrap over prompts, or jackknife for FID/KID/CMMD]; best per column in "
             "bold; – not computed.")
     if "scope" in header:
@@ -275,73 +249,55 @@ def render(runs: list[dict[str, Any]], fmt: str, baseline: str | None = None, al
 
 
 def _csv(runs, header, body, best, metrics) -> str:
-    """Numbers in their own columns (estimate, ci_low, ci_high), every cell quoted, text cells safe."""
+    """Numbers in their own columns (estimate, ci_low, ci_high) as numbers, every cell quoted, text
+    cells safe (`csv_cell`)."""
     buf = io.StringIO()
     writer = csv.writer(buf, quoting=csv.QUOTE_ALL)
     columns = ["method", "config"]
     for h in header[2 : 2 + len(metrics)]:
         columns += [h, f"{h} ci_low", f"{h} ci_high"]
     columns += [*header[2 + len(metrics):], "best_in"]
-    writer.writerow([csv_safe(c) for c in columns])
+    writer.writerow([csv_cell(c) for c in columns])
     for i, (run, cells) in enumerate(zip(runs, body, strict=True)):
         row = cells[:2]
         for m in metrics:
             entry = run["metrics"].get(m) or {}
-            row += ["" if not _finite(entry.get(k)) else repr(entry[k]) for k in ("value", "ci_low", "ci_high")]
+            row += ["" if not _finite(entry.get(k)) else float(entry[k]) for k in ("value", "ci_low", "ci_high")]
         row += cells[2 + len(metrics):]
         row.append(";".join(header[k + 2] for k in range(len(best)) if i in best[k]))
-        writer.writerow([csv_safe(c) for c in row])
+        writer.writerow([csv_cell(c) for c in row])
     return buf.getvalue()
 
 
 # -- writing --------------------------------------------------------------------------------------
 
 
-def check_output(value: str, flag: str, suffixes: tuple[str, ...]) -> Path:
-    """An output file path, checked before any work: a known suffix, not a folder, no file where a
-    parent folder should be."""
-    path = Path(value)
-    if path.suffix not in suffixes:
-        raise DataIGMError(f"{flag} {value}: use a {', '.join(suffixes)} file name")
-    if path.is_dir():
-        raise DataIGMError(f"{flag} {value}: is a folder; give a file name")
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise DataIGMError(f"{flag} {value}: {parent} is a file, not a folder")
-    return path
+def write(runs: list[dict[str, Any]], outputs: list[Path], baseline: str | None = None,
+          allow_mismatch: bool = False) -> str:
+    """Write the table to each .md/.csv/.tex output and the chart to each .png/.svg/.pdf one (paths
+    checked by the caller), every file whole or not at all; returns the Markdown table (for the
+    terminal). Everything is rendered before the first file is written."""
+    from dataigm.core.storage import atomic_output, write_file
 
-
-def write_text(path: Path, text: str) -> None:
-    """Write atomically: a temporary file next to it, renamed; nothing left behind on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex[:8]}")
+    tables = {path: render(runs, path.suffix.lower(), baseline, allow_mismatch) for path in outputs
+              if path.suffix.lower() in TABLE_FORMATS}
+    shown = render(runs, ".md", baseline, allow_mismatch)
+    figure = chart(runs) if any(p.suffix.lower() in PLOT_FORMATS for p in outputs) else None
     try:
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise DataIGMError(f"{path}: cannot write ({exc.strerror})") from None
+        for path, text in tables.items():
+            write_file(path, text)
+        for path in (p for p in outputs if p.suffix.lower() in PLOT_FORMATS):
+            with atomic_output(path) as tmp:
+                figure.savefig(tmp, format=path.suffix.lower()[1:], dpi=110)
     finally:
-        tmp.unlink(missing_ok=True)
+        if figure is not None:
+            import matplotlib.pyplot as plt
+
+            plt.close(figure)
+    return shown
 
 
 # -- plots ----------------------------------------------------------------------------------------
-
-
-def plot(runs: list[dict[str, Any]], path: Path) -> None:
-    """The chart of `chart` written to `path` (the user's --plot; never a name from a summary)."""
-    import matplotlib.pyplot as plt
-
-    fig = chart(runs)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{uuid.uuid4().hex[:8]}{path.suffix}")
-    try:
-        fig.savefig(tmp, dpi=110)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise DataIGMError(f"{path}: cannot write ({exc.strerror})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-        plt.close(fig)
 
 
 def chart(runs: list[dict[str, Any]]):

@@ -2,10 +2,10 @@
 scores and a fingerprint of every input, written once to the run folder's one plan file.
 
 A rerun of the same command resumes; a rerun whose inputs differ (other options, another image
-file, a changed byte) is refused, naming the first difference. A run folder is ours only when it
-holds our plan (`run_plan`, the one ownership check): a release folder, or a folder with someone's
-own summary.json or manifest.json, is refused and never written into. Every path of the run folder
-comes from `dataigm.core.layout`.
+file, a changed byte) is refused, naming the first difference. Whose folder --out is, and who
+writes it now, is `dataigm.core.folders`' question (owner marker of kind "run", folder lock), asked
+by `eval.run.evaluate` before this module plans anything. Every path of the run folder comes from
+`dataigm.core.layout`.
 """
 
 from __future__ import annotations
@@ -69,33 +69,8 @@ def check_method_name(name: str) -> str:
     return name
 
 
-def check_run_folder(out: str) -> None:
-    """--out is new, empty, or an evaluation run of ours; never a release folder, a file, a path
-    under a file, or a folder holding files we did not write."""
-    if not out or not out.strip():
-        raise DataIGMError("--out is empty; give a run folder")
-    path = Path(out)
-    for parent in path.parents:
-        if parent.exists() and not parent.is_dir():
-            raise DataIGMError(f"--out {out}: {parent} is a file, not a folder")
-    if not path.exists():
-        return
-    if not path.is_dir():
-        raise DataIGMError(f"--out {out}: exists and is a file; give a run folder")
-    if (path / layout.MANIFEST).exists():
-        raise DataIGMError(f"--out {out}: is a release folder ({layout.MANIFEST}); give a new run folder")
-    if not any(path.iterdir()) or run_plan(out) is not None:
-        return
-    users = [name for name in layout.RUN_OUTPUTS if (path / name).exists()]
-    if users:
-        raise DataIGMError(f"--out {out}: holds {', '.join(users)} that dataigm did not write here; give a new "
-                           "run folder (user files are never overwritten)")
-    raise DataIGMError(f"--out {out}: holds other files and is not an evaluation run; give a new or empty folder")
-
-
 def run_plan(out: str) -> dict[str, Any] | None:
-    """The plan of the evaluation run in `out`, or None when `out` is not a run folder of ours:
-    the one place that decides whether eval owns a folder (issue 20's owner marker replaces it)."""
+    """The plan of the evaluation run in `out`, or None when the folder holds no evaluation plan."""
     from dataigm.core.plan import load_plan
 
     try:
@@ -286,8 +261,9 @@ def _check_unmatched(unmatched: list[str], allow: bool, layout: str) -> None:
                            "pass --allow-unmatched to score the rest (the count is kept in the summary)")
 
 
-def prepare(opts: EvalOptions) -> dict[str, Any]:
-    """Check every option, resolve the units and write (or resume) the plan. Returns the plan."""
+def prepare(opts: EvalOptions) -> tuple[dict[str, Any], list[dict[str, Any]], pa.Table | None]:
+    """Check every option and resolve the plan, its units and (with --model) its generation jobs,
+    writing nothing: a bad option or input leaves --out as it was. `write_or_resume` writes them."""
     from dataigm.core.ids import config_hash
     from dataigm.core.taxonomy import load_taxonomy
     from dataigm.eval import igmu
@@ -309,7 +285,6 @@ def prepare(opts: EvalOptions) -> dict[str, Any]:
     if opts.reference and opts.release:
         raise DataIGMError("--reference is for a bare folder; with a release the originals are its own images "
                            "(or an IGMU tree's ORG folders)")
-    check_run_folder(opts.out)
     model_type, model_why = opts.model_type, "given"
     if opts.model:
         if model_type == "auto":
@@ -375,5 +350,4 @@ def prepare(opts: EvalOptions) -> dict[str, Any]:
             "jobs": {spec["config"]: len(units)} if opts.model else {},
             "fingerprint": config_hash({"spec": spec, "inputs": inputs}),
             "unmatched": unmatched[:100], "n_unmatched": len(unmatched)}
-    write_or_resume(opts.out, plan, units, jobs)
-    return plan
+    return plan, units, jobs

@@ -437,15 +437,31 @@ class Summary:
         if coverage["unmatched_files"]:
             self.warnings.append(f"{coverage['unmatched_files']} file(s) matched no row (--allow-unmatched)")
         ids = [u["id"] for u in self.units]
-        return {"schema_version": SUMMARY_SCHEMA, "method": self.spec["method"], "config": self.spec.get("config"),
-                "source": self.spec.get("source"), "revision": self.spec.get("data_revision"),
-                "task": self.spec.get("task"), "shape": self.shape,
-                "scope": {"config": self.spec.get("config"), "source": self.spec.get("source"),
-                          "revision": self.spec.get("data_revision"), "task": self.spec.get("task"),
-                          "units": len(ids), "units_digest": units_digest(ids),
-                          "curated_only": self.spec.get("curated_only"), "limit": self.spec.get("limit")},
-                "metrics": self.out, "skipped": self.skipped, "warnings": self.warnings, "coverage": coverage,
-                "breakdowns": self.breakdowns(), "n_rows": len(self.units), "seconds": round(seconds, 1)}
+        return _standard_json({
+            "schema_version": SUMMARY_SCHEMA, "method": self.spec["method"], "config": self.spec.get("config"),
+            "source": self.spec.get("source"), "revision": self.spec.get("data_revision"),
+            "task": self.spec.get("task"), "shape": self.shape,
+            "scope": {"config": self.spec.get("config"), "source": self.spec.get("source"),
+                      "revision": self.spec.get("data_revision"), "task": self.spec.get("task"),
+                      "units": len(ids), "units_digest": units_digest(ids),
+                      "curated_only": self.spec.get("curated_only"), "limit": self.spec.get("limit")},
+            "metrics": self.out, "skipped": self.skipped, "warnings": self.warnings, "coverage": coverage,
+            "breakdowns": self.breakdowns(), "n_rows": len(self.units), "seconds": round(seconds, 1)})
+
+
+def _standard_json(value: Any) -> Any:
+    """`value` with every float that is not finite as None: summary.json is standard JSON (null
+    where no value or no interval was computed), which strict readers such as `eval compare`
+    (`core.inputs`: no NaN) accept."""
+    if isinstance(value, dict):
+        return {k: _standard_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_standard_json(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
 
 
 def _one_prompt(clusters: list[str]) -> str | None:
