@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 from dataigm.core.errors import DataIGMError
+from dataigm.core.hub_access import require_model
 from dataigm.core.registry import EMBEDDERS
 
 BF16_TOLERANCE = 0.02  # max |score_bf16 - score_fp32| on a probability scale
@@ -38,25 +39,6 @@ def pinned_revision(model_id: str, revision: str | None, config: Any) -> str:
 
         return f"local:{folder_digest(Path(model_id))}"
     return getattr(config, "_commit_hash", None) or revision or "main"
-
-
-def require_reachable(model_id: str, revision: str | None, flag: str = "--clip") -> bool:
-    """Fail fast, before importing transformers, when the model can only come from the Hub and the
-    Hub cannot be asked (HF_HUB_OFFLINE, or no network) and the model is not in the local cache.
-    Returns whether to load from the cache only (so an unreachable Hub costs no retries)."""
-    if Path(model_id).is_dir():
-        return False
-    from dataigm.core.hub_access import hub_unavailable
-
-    why = hub_unavailable()
-    if why is None:
-        return False
-    from huggingface_hub import try_to_load_from_cache
-
-    if not isinstance(try_to_load_from_cache(model_id, "config.json", revision=revision), str):
-        raise DataIGMError(f"cannot load CLIP model {model_id!r}: not on disk and {why} "
-                           f"(pass {flag} PATH to a local CLIP folder)")
-    return True
 
 
 def load_failed(model_id: str, exc: Exception, flag: str = "--clip") -> DataIGMError:
@@ -92,7 +74,7 @@ class ClipEncoder:
 
     def __init__(self, backbone: str, revision: str | None = None, device: str | None = None,
                  batch_size: int = 32, dtype: str = "auto", preprocessing: dict[str, Any] | None = None):
-        cached_only = require_reachable(backbone, revision, "--backbone")
+        cached_only = require_model(backbone, revision, "--backbone")
         import torch
         from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
@@ -142,7 +124,7 @@ class ClipTextImage:
 
     def __init__(self, model_id: str, revision: str | None = None, device: str | None = None,
                  dtype: str = "fp32", batch_size: int = 32):
-        cached_only = require_reachable(model_id, revision)
+        cached_only = require_model(model_id, revision, "--clip")
         import torch
         from transformers import CLIPModel, CLIPProcessor
 

@@ -15,6 +15,7 @@ from PIL import Image
 
 from dataigm.core.curation import Verdict, threshold_verdict
 from dataigm.core.errors import DataIGMError
+from dataigm.core.hub_access import require_model
 from dataigm.core.registry import DETECTORS
 
 
@@ -36,6 +37,12 @@ class ClipZeroShot:
         revision = self.clip.revision
         self.version = revision if revision.startswith("local:") else f"{model}@{revision}"
         self._texts = self.clip.text_embeddings(self.positive + self.negative)
+
+    @staticmethod
+    def check_options(model: str, revision: str | None = None, **_: object) -> None:
+        """Before any work (`JudgeSpec.check`): the CLIP model can be had from here (a local folder,
+        or a Hub id cached or reachable); nothing is loaded."""
+        require_model(model, revision, "--clip")
 
     def scores(self, images: list[Image.Image]) -> np.ndarray:
         """The presence score of each PIL image."""

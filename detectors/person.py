@@ -22,25 +22,38 @@ from dataigm.core.registry import DETECTORS
 PERSON_CLASS = 0  # COCO "person"
 
 
+WEIGHTS_FILES = (".safetensors", ".pt")  # person-check weights files (besides a shipped .yaml name)
+
+
+def _weights_file(weights: str) -> Path | None:
+    """The local weights file `weights` names (None: a shipped architecture's .yaml name)."""
+    if weights.endswith(".yaml"):
+        return None
+    path = Path(weights)
+    if not path.is_file():
+        raise DataIGMError(f"person-check weights {weights!r}: no such file (give a local .safetensors or .pt)")
+    if path.suffix not in WEIGHTS_FILES:
+        raise DataIGMError(f"person-check weights {weights!r}: use a shipped .yaml name, .safetensors or .pt")
+    return path
+
+
 def _detector_weights(weights: str, arch: str):
     """An ultralytics YOLO detector of architecture `arch` with `weights` loaded safely."""
     from ultralytics import YOLO
 
     from detectors.yolo_arch import shipped_architecture
 
-    if weights.endswith(".yaml"):
+    path = _weights_file(weights)
+    if path is None:  # a shipped architecture by name
         shipped_architecture(weights)
         return YOLO(weights, task="detect")
     shipped_architecture(arch)
     model = YOLO(arch, task="detect")
-    path = Path(weights)
-    if not path.is_file():
-        raise DataIGMError(f"person-check weights {weights!r}: no such file (give a local .safetensors or .pt)")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         state = load_file(path)
-    elif path.suffix == ".pt":
+    else:  # .pt
         from ultralytics.nn.tasks import torch_safe_load
 
         try:
@@ -51,8 +64,6 @@ def _detector_weights(weights: str, arch: str):
         if net is None:
             raise DataIGMError(f"{weights}: not an ultralytics checkpoint (no model)")
         state = net.float().state_dict()
-    else:
-        raise DataIGMError(f"person-check weights {weights!r}: use a shipped .yaml name, .safetensors or .pt")
     try:
         model.model.load_state_dict(state)
     except RuntimeError as exc:
@@ -71,6 +82,14 @@ class PersonPresence:
         self.threshold, self.class_id, self.weights, self.iou = conf, class_id, weights, iou
         self.model = _detector_weights(weights, arch)
         self.version = f"ultralytics {version('ultralytics')}/{Path(weights).name}"
+
+    @staticmethod
+    def check_options(weights: str = "yolov8n.pt", arch: str = "yolov8n.yaml", **_: object) -> None:
+        """Before any work (`JudgeSpec.check`): the weights file exists, and the architecture it
+        names or fills is shipped with ultralytics; no weights are read."""
+        from detectors.yolo_arch import shipped_architecture
+
+        shipped_architecture(arch if _weights_file(weights) is not None else weights)
 
     def judge(self, images: list[np.ndarray]) -> list[Verdict]:
         # ultralytics expects BGR arrays, as OpenCV reads them.

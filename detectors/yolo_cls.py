@@ -108,13 +108,16 @@ class YoloClsJudge(ArtifactJudge):
         shipped_architecture(arch)
         if not data.mask("val").any():
             raise DataIGMError("the YOLO judge needs validation rows; the data has none")
-        work = Path(tempfile.mkdtemp(prefix="dataigm-yolo-"))
-        folder = export_image_folder(data, work / "data")
-        yolo = YOLO(arch, task="classify")
-        yolo.train(data=str(folder), epochs=epochs, imgsz=imgsz, batch=16, workers=0, plots=False, pretrained=False,
-                   device="0" if torch.cuda.is_available() else "cpu", project=str(work / "runs"), name="train",
-                   exist_ok=True, seed=seed, deterministic=True, verbose=False, amp=False, val=True)
-        model = yolo.model.float().eval()
+        # the exported training images and the trainer's runs: removed when training ends, however it ends
+        with tempfile.TemporaryDirectory(prefix="dataigm-yolo-") as tmp:
+            work = Path(tmp)
+            folder = export_image_folder(data, work / "data")
+            yolo = YOLO(arch, task="classify")
+            yolo.train(data=str(folder), epochs=epochs, imgsz=imgsz, batch=16, workers=0, plots=False,
+                       pretrained=False, device="0" if torch.cuda.is_available() else "cpu",
+                       project=str(work / "runs"), name="train", exist_ok=True, seed=seed, deterministic=True,
+                       verbose=False, amp=False, val=True)
+            model = yolo.model.float().eval()
         names = [model.names[i] for i in range(len(model.names))]
         probs = _probs(model, data.images, imgsz, names, data.labels)
         score = _presence(probs)

@@ -131,13 +131,17 @@ def test_real_images_are_a_tracked_source(tiny_clip, separable, fixtures, tmp_pa
 
 
 @pytest.mark.slow
-def test_yolo_cls_trains_one_epoch_and_round_trips(separable, tmp_path):
+def test_yolo_cls_trains_one_epoch_and_round_trips(separable, tmp_path, monkeypatch):
     from detectors.yolo_cls import YoloClsJudge
 
     out = tmp_path / "yolo"
+    scratch = tmp_path / "tmp"  # the trainer's exported images and runs go here, and must not stay
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
     result = cli("train-judge", "church", str(separable), "--kind", "yolo", "--yolo-model",
                  "yolov8n-cls.yaml", "--imgsz", "32", "--epochs", "1", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
+    assert not list(scratch.glob("dataigm-yolo-*")), "training images left outside the artifact"
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "yolo_cls" and config["metrics"]["epochs"] == 1
     test = config["metrics"]["test"]["presence"]

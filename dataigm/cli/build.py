@@ -28,9 +28,8 @@ def _settings_overrides(args: argparse.Namespace) -> dict:
 def build_verb(args: argparse.Namespace) -> int:
     """`dataigm build`: check every argument, then build (or resume) the release folder."""
     from dataigm.build import build
-    from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.cli.checks import check_out_folder, positive, revision_for_hub_ids
     from dataigm.core.errors import DataIGMError
-    from dataigm.core.folders import writing_folder
     from dataigm.core.layout import PLAN
     from dataigm.core.plan import load_plan, parse_shard, preset_config
     from dataigm.core.storage import Store
@@ -45,6 +44,7 @@ def build_verb(args: argparse.Namespace) -> int:
     if args.shard:
         parse_shard(args.shard)
     positive(args, "count", "image_limit", "shard_size", "images_per_prompt", "batch_size", "tasks", "steps")
+    revision_for_hub_ids(args, ("model", "revision"), ("clip", "clip_revision"))
     check_out_folder(args.out, "release")
     store = Store(args.out)  # fail fast on unknown names, before any import of torch
     taxonomy = load_taxonomy()
@@ -67,8 +67,9 @@ def build_verb(args: argparse.Namespace) -> int:
         settings=_settings_overrides(args), images_per_prompt=args.images_per_prompt,
         prompt_count=args.count, image_limit=args.image_limit, shard_size=args.shard_size,
         curation={**curation_changes(args), **({"judges": judges} if judges else {})})
-    with writing_folder(args.out, "release", "dataigm build", wait=args.wait, shared=bool(args.shard)):
-        result = build(cfg, progress=progress_enabled(args), engine=engine_options(args), shard=args.shard)
+    # every option checked (build.check_build) before the folder is claimed, then written holding it
+    result = build(cfg, progress=progress_enabled(args), engine=engine_options(args), shard=args.shard,
+                   wait=args.wait)
     if not result.get("packed"):
         extra = (f"submitted Slurm jobs {result['generate_job']} (generate) and {result['pack_job']} (pack)"
                  if "generate_job" in result else f"rank {args.shard} done: shards generated "
@@ -113,12 +114,14 @@ def status_verb(args: argparse.Namespace) -> int:
 
 def curate_verb(args: argparse.Namespace) -> int:
     """`dataigm curate`: re-judge the shards whose policy changed, then pack (no generation)."""
+    from dataigm.cli.checks import revision_for_hub_ids
     from dataigm.core.extras import require
     from dataigm.core.folders import writing_folder
     from dataigm.stages.curate import recurate
     from dataigm.stages.pack import pack
 
     require("judges", "dataigm curate")
+    revision_for_hub_ids(args, ("clip", "clip_revision"))
     changes = curation_changes(args)
     with writing_folder(args.release, "release", "dataigm curate", wait=args.wait, flag="", create=False):
         stats = recurate(args.release, args.judge, progress=progress_enabled(args), **changes)

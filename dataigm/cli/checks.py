@@ -51,3 +51,24 @@ def in_range(args: argparse.Namespace, name: str, low: float, high: float) -> No
     value = getattr(args, name, None)
     if value is not None and not low <= value <= high:
         raise DataIGMError(f"--{name.replace('_', '-')} must be in {low:g}..{high:g}, got {value}")
+
+
+def seed(args: argparse.Namespace, name: str = "seed") -> None:
+    """A base seed option: 0..2**64-1 (what torch.Generator.manual_seed takes; build's --seed is
+    checked with its generation settings)."""
+    from dataigm.core.ids import MAX_SEED
+
+    value = getattr(args, name, None)
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise DataIGMError(f"--{name.replace('_', '-')} must be in 0..2**64-1, got {value}")
+
+
+def revision_for_hub_ids(args: argparse.Namespace, *pairs: tuple[str, str]) -> None:
+    """(model option, its revision option) pairs: a revision names a Hub commit, branch or tag, so
+    one given for a local folder (pinned by its content digest, the revision ignored) is refused
+    rather than silently dropped."""
+    for model, revision in pairs:
+        folder, rev = getattr(args, model, None), getattr(args, revision, None)
+        if folder and rev and Path(folder).exists():
+            raise DataIGMError(f"--{revision.replace('_', '-')} {rev}: --{model.replace('_', '-')} {folder} is a local "
+                               "path, pinned by its content digest; a revision applies to a Hub id only")

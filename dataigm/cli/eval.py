@@ -31,7 +31,7 @@ def _print_summary(summary: dict) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from dataigm.cli.checks import in_range, positive
+    from dataigm.cli.checks import in_range, positive, revision_for_hub_ids
     from dataigm.cli.common import engine_options, progress_enabled, release
     from dataigm.core import layout
     from dataigm.core.extras import require
@@ -45,6 +45,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         parse_shard(args.shard)
     positive(args, "limit", "batch_size", "tasks", "bootstrap")
     in_range(args, "nudenet_threshold", 0, 1)
+    revision_for_hub_ids(args, ("model", "revision"), ("base_model", "base_revision"), ("clip", "clip_revision"))
     given = getattr(args, "release", None) or getattr(args, "data_revision", None)
     metrics = {"clip": args.clip, "clip_revision": args.clip_revision, "cmmd_clip": args.cmmd_clip,
                "inception": args.inception, "lpips": args.lpips, "yolo": args.yolo, "fid_resize": args.fid_resize,

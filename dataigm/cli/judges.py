@@ -9,7 +9,7 @@ from dataigm.core.errors import DataIGMError
 
 
 def _cmd_train_judge(args: argparse.Namespace) -> int:
-    from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.cli.checks import check_out_folder, positive, revision_for_hub_ids
     from dataigm.cli.common import progress_enabled, release
     from dataigm.core.extras import require
     from dataigm.core.registry import builder_for
@@ -18,10 +18,15 @@ def _cmd_train_judge(args: argparse.Namespace) -> int:
 
     require("judges", "dataigm train-judge")
     positive(args, "epochs", "imgsz")
+    revision_for_hub_ids(args, ("backbone", "backbone_revision"))
     _, _, nsfw, _ = judge_target(args.target)
     out = Path(args.out or f"judges/{args.target}-{args.kind}")
     check_out_folder(str(out), "judge")
     data = collect(args.target, release(args), progress=progress_enabled(args))
+    if args.kind == "clip":  # before the folder is claimed
+        from dataigm.core.hub_access import require_model
+
+        require_model(args.backbone, args.backbone_revision, "--backbone")
     if args.extra_images:
         n = add_real_images(data, Path(args.extra_images), args.extra_license, nsfw)
         print(f"added {n} real images from {args.extra_images} (license: {args.extra_license})")

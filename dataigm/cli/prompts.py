@@ -56,7 +56,7 @@ def _publish_prompt_config(out: str, name: str, table, label_names, category: st
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from dataigm.cli.checks import check_out_folder, positive
+    from dataigm.cli.checks import check_out_folder, positive, seed
     from dataigm.core.folders import writing_folder
     from dataigm.core.plan import preset_config
     from dataigm.core.registry import builder_for
@@ -65,6 +65,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     concept = load_taxonomy().concept(args.concept)
     positive(args, "count", "images_per_prompt")
+    seed(args)
     check_out_folder(args.out, "prompts")
     recipe = builder_for(concept).recipe(concept)
     print(f"{concept.name}: recipe {recipe.source} yields up to {recipe.capacity} distinct forget scenes")
@@ -80,7 +81,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
 
 def _cmd_import(args: argparse.Namespace) -> int:
-    from dataigm.cli.checks import check_out_folder
+    from dataigm.cli.checks import check_out_folder, seed
     from dataigm.core.folders import writing_folder
     from dataigm.core.registry import BUILDERS
     from dataigm.core.storage import Store
@@ -88,6 +89,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     from dataigm.stages.imports import SUBCLASS_ORDER, imported_concept, save_import
     from dataigm.stages.prepare import prompt_table
 
+    seed(args)
     check_out_folder(args.out, "prompts")
     path = Path(args.path)
     if args.attacks:

@@ -18,6 +18,14 @@ so. The ranks of one sharded build (`build --shard I/N`, one process per rank) s
 (`shared=True`); any other writer excludes them. Folders on object stores (fsspec URLs other than
 local paths) are not locked.
 
+Nothing left behind by a failure: a verb checks its inputs before it claims a folder, and when it
+fails anyway before its first real write (a bad input found late, Ctrl-C while loading a model),
+`writing_folder` takes back what the claim itself made: the owner marker (or the one it replaced),
+the lock file, the lock files of shared files, temporaries, empty folders, and the folder itself
+when it did not exist. The folder is then as it was, byte for byte. Once anything else was written
+(a shard, a plan), everything stays: the rerun resumes it. The ranks of a sharded build, which
+share the folder, take nothing back: their inputs are checked before they claim it.
+
 What an evaluation run calls (any verb that writes a folder of one kind does the same):
 
     with writing_folder(out, "run", command="dataigm eval run", wait=args.wait):
@@ -32,10 +40,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from dataigm.core import layout
@@ -121,8 +132,6 @@ def folder_kind(path: str) -> tuple[str | None, str]:
     store = Store(path)
     if not store.exists(""):
         if store.local:  # a new folder: every existing parent must be a folder
-            from pathlib import Path
-
             for parent in Path(store.root).parents:
                 if parent.exists():
                     if not parent.is_dir():
@@ -161,22 +170,26 @@ def check_folder_kind(path: str, kind: str, flag: str = "--out") -> str:
     return how
 
 
-def claim_folder(path: str, kind: str) -> None:
+def claim_folder(path: str, kind: str, announce: bool = True) -> str | None:
     """Mark the folder as dataigm's, of `kind` (call with its lock held, after `check_folder_kind`):
-    written into a new folder, into a folder from before markers (said in one log line), and over a
-    prompt folder that is now built into a release."""
+    written into a new folder, into a folder from before markers (said in one log line; with
+    `announce=False` the caller says it, and gets the line's text back), and over a prompt folder
+    that is now built into a release."""
     store = Store(path)
     marked = read_owner(store) if store.exists("") else None
     if marked == kind or (marked == "release" and kind == "prompts"):
-        return
+        return None
+    note = None
     if marked is None and store.exists("") and not _is_empty(store):
         found = legacy_kind(store)
         if found is None:
             raise DataIGMError(f"{path}: the folder holds other files and is not a dataigm folder")
-        log.warning("%s: %s written before owner markers; marked it as ours (%s)", path, DESCRIBED[found],
-                    layout.OWNER)
+        note = f"{path}: {DESCRIBED[found]} written before owner markers; marked it as ours ({layout.OWNER})"
+        if announce:
+            log.warning("%s", note)
     store.write_json(layout.OWNER, {"dataigm": MARKER_TAG, "kind": kind,
                                     "marked": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
+    return note
 
 
 # -- locks ----------------------------------------------------------------------------------------
@@ -233,16 +246,92 @@ def _acquire(fd: int, where: str, command: str, wait: bool, shared: bool) -> Non
             time.sleep(WAIT_POLL_S)
 
 
-def _open_lock(store: Store, path: str) -> int | None:
-    """The lock file, opened (created in the work area); None where it cannot be (read-only)."""
+def _topmost_missing(folder: str) -> str | None:
+    """The highest folder on the way to `folder` that does not exist (None: `folder` exists)."""
+    missing, path = None, Path(folder)
+    while not path.exists() and path != path.parent:
+        missing, path = path, path.parent
+    return str(missing) if missing is not None else None
+
+
+@dataclass
+class Held:
+    """A folder lock as `folder_lock` holds it: its file descriptor (None: not locked here: an
+    object store, a read-only folder, or an outer holder in this process), the highest folder that
+    opening the lock created (the folder itself, a parent, or its work area) and whether it created
+    the lock file, so a verb that fails before writing anything can take them back."""
+
+    fd: int | None = None
+    created: str | None = None
+    created_lock: bool = False
+    shared: bool = False
+
+
+def _open_lock(store: Store, path: str) -> tuple[int, str | None, bool] | None:
+    """The lock file, opened (created in the work area): (fd, the highest folder created, whether
+    the file was created); None where it cannot be (read-only)."""
     lock_path = store.path(layout.FOLDER_LOCK)
+    work = lock_path.rsplit("/", 1)[0]
+    for _ in range(5):  # a writer that made the folder and failed may remove it meanwhile: open again
+        created = _topmost_missing(work)
+        try:
+            os.makedirs(work, exist_ok=True)
+            try:
+                return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644), created, True
+            except FileExistsError:
+                return os.open(lock_path, os.O_RDWR | os.O_CLOEXEC), created, False
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            log.warning("%s: cannot lock the folder (%s); make sure no other dataigm command writes it", path,
+                        exc.strerror or exc)
+            return None
+    raise DataIGMError(f"{path}: the folder keeps disappearing while its lock is taken; is another program "
+                       "removing it?")
+
+
+def _still_linked(fd: int, lock_path: str) -> bool:
+    """Whether the locked file is still the folder's lock file (a writer that created the folder
+    and failed before writing anything removes it, with the folder, before letting go)."""
     try:
-        store.fs.makedirs(lock_path.rsplit("/", 1)[0], exist_ok=True)
-        return os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        log.warning("%s: cannot lock the folder (%s); make sure no other dataigm command writes it", path,
-                    exc.strerror or exc)
-        return None
+        now = os.stat(lock_path)
+    except FileNotFoundError:
+        return False
+    mine = os.fstat(fd)
+    return (now.st_ino, now.st_dev) == (mine.st_ino, mine.st_dev)
+
+
+def _lock(store: Store, path: str, command: str, wait: bool, shared: bool) -> Held:
+    """Open, take and record the folder's lock (see `folder_lock`)."""
+    import fcntl
+
+    lock_path = store.path(layout.FOLDER_LOCK)
+    while True:
+        opened = _open_lock(store, path)
+        if opened is None:
+            return Held(shared=shared)
+        fd, created, created_lock = opened
+        try:
+            _acquire(fd, path, command, wait, shared)
+        except DataIGMError:
+            os.close(fd)
+            raise
+        except OSError as exc:  # no locks on this filesystem
+            log.warning("%s: cannot lock the folder on this filesystem (%s); make sure no other dataigm "
+                        "command writes it", path, exc.strerror or exc)
+            os.close(fd)
+            return Held(shared=shared)
+        if _still_linked(fd, lock_path):
+            break
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    previous = _read_record(fd)
+    if previous and not _is_ours(previous) and not (shared and previous.get("mode") == "shared"):
+        log.warning("%s: %s ended without finishing; taking over its folder", path, _describe(previous))
+    if not shared:
+        os.ftruncate(fd, 0)
+    _write_record(fd, command, shared)
+    return Held(fd, created, created_lock, shared)
 
 
 def _release(fd: int, shared: bool) -> None:
@@ -259,51 +348,144 @@ def _release(fd: int, shared: bool) -> None:
 
 
 @contextmanager
-def folder_lock(path: str, command: str, wait: bool = False, shared: bool = False) -> Iterator[None]:
+def folder_lock(path: str, command: str, wait: bool = False, shared: bool = False) -> Iterator[Held]:
     """Hold the folder's lock while the block runs (reentrant within a process and the processes it
     forks). A second writer gets one DataIGMError naming the holder, or waits with `wait`;
     `shared`: the ranks of one sharded build hold it together. Where the folder cannot be locked
     (an object store, a read-only folder, a filesystem without locks) the block runs unlocked,
-    with one warning line for the last two."""
+    with one warning line for the last two. Yields what it holds (`Held`)."""
     store = Store(path)
     key = os.path.realpath(store.root) if store.local else ""
-    fd = None
+    held = Held(shared=shared)
     if not store.local:
         log.debug("%s: not a local folder; not locked", path)
     elif not _held.get(key):
-        fd = _open_lock(store, path)
-    if fd is not None:
-        try:
-            _acquire(fd, path, command, wait, shared)
-        except DataIGMError:
-            os.close(fd)
-            raise
-        except OSError as exc:  # no locks on this filesystem
-            log.warning("%s: cannot lock the folder on this filesystem (%s); make sure no other dataigm "
-                        "command writes it", path, exc.strerror or exc)
-            os.close(fd)
-            fd = None
-    if fd is not None:
-        previous = _read_record(fd)
-        if previous and not _is_ours(previous) and not (shared and previous.get("mode") == "shared"):
-            log.warning("%s: %s ended without finishing; taking over its folder", path, _describe(previous))
-        if not shared:
-            os.ftruncate(fd, 0)
-        _write_record(fd, command, shared)
+        held = _lock(store, path, command, wait, shared)
     if key:
         _held[key] = _held.get(key, 0) + 1
     try:
-        yield
+        yield held
     finally:
         if key:
             _held[key] -= 1
             if not _held[key]:
                 del _held[key]
-        if fd is not None:
+        if held.fd is not None:
             try:
-                _release(fd, shared)
+                _release(held.fd, shared)
             finally:
-                os.close(fd)
+                os.close(held.fd)
+
+
+# -- taking back what a failed claim made -----------------------------------------------------------
+
+
+def _removable(rel: str) -> bool:
+    """Files a claim and its lock make, that no verb's result is: the owner marker, the folder
+    lock, the lock files beside shared files (Store.lock) and temporaries of unfinished writes."""
+    name = rel.rsplit("/", 1)[-1]
+    return rel in (layout.OWNER, layout.FOLDER_LOCK) or name.endswith(".lock") or TMP_MARK in name
+
+
+def _entries(root: str) -> dict[str, tuple[int, int] | None]:
+    """Every path under `root`: a file's (size, mtime_ns), None for a folder."""
+    out: dict[str, tuple[int, int] | None] = {}
+    for folder, dirs, files in os.walk(root):
+        rel = os.path.relpath(folder, root)
+        prefix = "" if rel == "." else rel.replace(os.sep, "/") + "/"
+        for d in dirs:
+            out[prefix + d] = None
+        for f in files:
+            try:
+                st = os.lstat(os.path.join(folder, f))
+            except FileNotFoundError:
+                continue
+            out[prefix + f] = (st.st_size, st.st_mtime_ns)
+    return out
+
+
+@dataclass
+class _Before:
+    """A folder as it was when a verb claimed it (see `writing_folder`)."""
+
+    root: str
+    existed: bool
+    created: str | None  # the highest folder the lock created above or at the root (the root did not exist)
+    created_lock: bool
+    entries: dict[str, tuple[int, int] | None]
+    owner: bytes | None
+
+    @classmethod
+    def take(cls, store: Store, held: Held, kind: str) -> _Before | None:
+        """What to compare with if the verb fails; None when a claim changes nothing worth taking
+        back (a folder already marked of this kind, its lock file there before) or cannot be (an
+        unlocked or shared folder)."""
+        if held.fd is None or held.shared:
+            return None
+        root = os.path.abspath(store.root)
+        created = os.path.abspath(held.created) if held.created else None
+        existed = created is None or not (created == root or root.startswith(created.rstrip(os.sep) + os.sep))
+        owner_path = os.path.join(root, layout.OWNER)
+        owner = Path(owner_path).read_bytes() if os.path.isfile(owner_path) else None
+        marked = None
+        if owner is not None:
+            try:
+                marked = json.loads(owner).get("kind")
+            except (json.JSONDecodeError, UnicodeDecodeError, AttributeError):
+                marked = None
+        if existed and (marked == kind or (marked, kind) == ("release", "prompts")) and not held.created_lock \
+                and not created:
+            return None
+        entries = _entries(root)  # taken with the lock held: what the lock itself made is left out
+        if held.created_lock:
+            entries.pop(layout.FOLDER_LOCK, None)
+        if created and existed:  # the work area, made for the lock
+            entries.pop(os.path.relpath(created, root).replace(os.sep, "/"), None)
+        return cls(root, existed, created, held.created_lock, entries, owner)
+
+    def restore_if_untouched(self) -> bool:
+        """Take back the marker, the lock and the folders the claim made, if nothing else was
+        written since `take` (a verb that failed before its first real write); else keep all.
+        Returns whether it took them back."""
+        try:
+            now = _entries(self.root) if os.path.isdir(self.root) else {}
+            for rel, stat in now.items():
+                was = self.entries.get(rel, "absent")
+                if stat is None or _removable(rel):
+                    continue  # folders and bookkeeping: taken back below
+                if was != stat:
+                    return False  # a real write: it stays, and the rerun resumes it
+            if any(rel not in now for rel in self.entries if not _removable(rel)):
+                return False  # something was removed: not a failure before the first write
+            if not self.existed:
+                shutil.rmtree(self.root)
+                self._remove_empty_parents()
+                return True
+            owner = os.path.join(self.root, layout.OWNER)
+            if self.owner is None:
+                if os.path.exists(owner):
+                    os.unlink(owner)
+            elif Path(owner).read_bytes() != self.owner:
+                Store(self.root).write_bytes(layout.OWNER, self.owner)
+            for rel in sorted(set(now) - set(self.entries) - {layout.OWNER}, key=lambda r: -r.count("/")):
+                full = os.path.join(self.root, rel)
+                if now[rel] is None:
+                    os.rmdir(full)
+                else:
+                    os.unlink(full)
+        except OSError as exc:  # never hide the error that brought us here
+            log.debug("%s: could not take back the claim (%s)", self.root, exc)
+            return False
+        return True
+
+    def _remove_empty_parents(self) -> None:
+        parent = os.path.dirname(self.root)
+        while self.created and len(parent) >= len(self.created) and parent.startswith(self.created):
+            try:
+                os.rmdir(parent)
+            except OSError:
+                return
+            parent = os.path.dirname(parent)
 
 
 @contextmanager
@@ -312,15 +494,30 @@ def writing_folder(path: str, kind: str, command: str, wait: bool = False, share
     """Check, lock and mark a folder a verb writes: `check_folder_kind`, then `folder_lock`, then
     `claim_folder` (the check runs again under the lock). `create=False`: a verb that works on an
     existing folder (pack, curate): a new or empty one is neither locked nor marked (the verb then
-    says what is missing). Yields how the folder was ours ("new", "marked", "legacy")."""
+    says what is missing). Yields how the folder was ours ("new", "marked", "legacy").
+
+    When the block fails before anything but the claim was written (see the module's docstring),
+    the folder is put back as it was: a new one removed with the parents the lock made, an existing
+    one without the marker or lock file the claim added."""
     how = check_folder_kind(path, kind, flag)
     if how == "new" and not create:
         yield how
         return
-    with folder_lock(path, command, wait=wait, shared=shared):
-        how = check_folder_kind(path, kind, flag)
+    store = Store(path)
+    with folder_lock(path, command, wait=wait, shared=shared) as held:
+        before = _Before.take(store, held, kind) if store.local else None
+        note = None
         try:
-            claim_folder(path, kind)
-        except OSError as exc:  # read-only: a verb that only reads it (verify) goes on; writers fail anyway
-            log.warning("%s: cannot write its owner marker (%s)", path, exc.strerror or exc)
-        yield how
+            how = check_folder_kind(path, kind, flag)
+            try:
+                note = claim_folder(path, kind, announce=False)
+            except OSError as exc:  # read-only: a verb that only reads it (verify) goes on; writers fail anyway
+                log.warning("%s: cannot write its owner marker (%s)", path, exc.strerror or exc)
+            yield how
+        except BaseException:
+            if before is not None and before.restore_if_untouched():
+                note = None  # the folder is as it was: unmarked
+            raise
+        finally:
+            if note:
+                log.warning("%s", note)

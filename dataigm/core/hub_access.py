@@ -1,4 +1,5 @@
-"""Whether the Hugging Face Hub can be asked for files right now.
+"""Whether the Hugging Face Hub can be asked for files right now, and whether a model named on
+the command line can be had from here (a local folder, or a Hub id cached or reachable).
 
 Without a network, huggingface_hub retries every file request with backoff (about 25 s per file),
 so an offline run that merely *tries* an optional Hub model stalls for minutes before it fails or
@@ -11,6 +12,7 @@ import os
 import re
 import socket
 from functools import cache
+from pathlib import Path
 from urllib.parse import urlparse
 
 CONNECT_TIMEOUT_S = 3.0
@@ -69,3 +71,29 @@ def check_repo_id(repo: str, flag: str = "--repo") -> str:
     except HFValidationError as exc:
         raise DataIGMError(f"{flag} {repo!r}: not a valid Hub repo id ({str(exc).split(':')[0]})") from None
     return repo
+
+
+def require_model(model_id: str, revision: str | None, flag: str, what: str = "CLIP model",
+                  probe: str = "config.json") -> bool:
+    """Fail fast, before any work and before importing transformers, when `model_id` (given with
+    `flag`) cannot be had from here: not a local folder and not a well-formed Hub id (a missing
+    path, a file), or a Hub id that is neither reachable (HF_HUB_OFFLINE, no network) nor in the
+    local cache (its `probe` file). Returns whether to load from the cache only (so an unreachable
+    Hub costs no retries)."""
+    from dataigm.core.errors import DataIGMError
+
+    path = Path(model_id)
+    if path.is_dir():
+        return False
+    if path.exists() or parse_hub_id(model_id) is None:
+        found = "a file, not a folder" if path.exists() else "no such folder, and not a Hub id ORG/NAME"
+        raise DataIGMError(f"{flag} {model_id}: cannot load the {what}: {found}")
+    why = hub_unavailable()
+    if why is None:
+        return False
+    from huggingface_hub import try_to_load_from_cache
+
+    if not isinstance(try_to_load_from_cache(model_id, probe, revision=revision), str):
+        raise DataIGMError(f"cannot load {what} {model_id!r}: not on disk and {why} "
+                           f"(pass {flag} PATH to a local folder)")
+    return True

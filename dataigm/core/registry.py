@@ -143,6 +143,14 @@ class JudgeSpec:
         """The detector instance."""
         return DETECTORS.get(self.detector)(**self.options)
 
+    def check(self) -> None:
+        """Before any work, loading nothing heavy: what the detector checks of its options (its
+        optional `check_options(**options)`: that the models and weights files they name can be
+        loaded here). A plug-in without one is checked when it loads."""
+        check_options = getattr(DETECTORS.get(self.detector), "check_options", None)
+        if check_options is not None:
+            check_options(**self.options)
+
 
 def resolve_judge(spec: str, *, flag: str = "--judge", nudenet_threshold: float | None = None,
                   nudenet_labels: Sequence[str] | None = None, dtype: str | None = None) -> JudgeSpec:

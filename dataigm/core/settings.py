@@ -8,6 +8,7 @@ from typing import Any
 
 from dataigm.core.defaults import default_model
 from dataigm.core.errors import DataIGMError, suggest
+from dataigm.core.ids import MAX_SEED
 
 SCHEDULERS = {
     "ddim": "DDIMScheduler",
@@ -95,7 +96,7 @@ class GenerationSettings:
             out.append(f"--safety-checker must be one of {', '.join(SAFETY_POLICIES)}")
         if self.batch_size < 1:
             out.append(f"--batch-size must be >= 1, got {self.batch_size}")
-        if not 0 <= self.base_seed <= 2**64 - 1:
+        if not 0 <= self.base_seed <= MAX_SEED:
             out.append(f"--seed must be in 0..2**64-1, got {self.base_seed}")
         return out
 

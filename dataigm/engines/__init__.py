@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dataigm.core import layout
-from dataigm.core.errors import UnknownNameError
+from dataigm.core.errors import DataIGMError, UnknownNameError
 from dataigm.core.extras import require
 
 ENGINES = ("inline", "local", "slurm", "ray")
@@ -33,6 +33,17 @@ class EngineOptions:
     sbatch_args: dict[str, Any] = field(default_factory=dict)
     logging_dir: str | None = None
 
+    def check(self) -> EngineOptions:
+        """Before any work: a known engine, and what it needs to start (the [cluster] extra beyond
+        inline; Slurm: a partition)."""
+        if self.engine not in ENGINES:
+            raise UnknownNameError("engine", self.engine, ENGINES)
+        if self.engine != "inline":
+            require("cluster", f"--engine {self.engine}")
+        if self.engine == "slurm" and not self.partition:
+            raise DataIGMError("--engine slurm needs --partition")
+        return self
+
     def logs(self, out: str, stage: str) -> str:
         """datatrove's logging folder of `stage` (default: inside the release's work area)."""
         return layout.engine_logs(stage, self.tasks, self.logging_dir or f"{out.rstrip('/')}/{layout.LOGS}")
@@ -43,9 +54,7 @@ def run_engine(out: str, opts: EngineOptions, rank_fn: Callable[..., dict[str, A
     """Run `rank_fn(out, rank, world)` for every rank on the chosen engine, then `finish_fn(out)`
     once (named `finish` in step names, job names and log folders: pack a release, summarise an
     evaluation). Slurm returns after submitting the job array and the dependent finishing job."""
-    if opts.engine not in ENGINES:
-        raise UnknownNameError("engine", opts.engine, ENGINES)
-    require("cluster", f"--engine {opts.engine}")
+    opts.check()
     from dataigm.engines.steps import run_engine as run
 
     return run(out, opts, rank_fn, finish_fn, finish)

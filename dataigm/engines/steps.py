@@ -12,7 +12,6 @@ from typing import Any
 
 from datatrove.pipeline.base import PipelineStep
 
-from dataigm.core.errors import DataIGMError
 from dataigm.engines import EngineOptions
 
 
@@ -103,8 +102,6 @@ def slurm_executors(out: str, opts: EngineOptions, ranks: PipelineStep, finish: 
     """The Slurm job array of the ranks and the finishing job that depends on it."""
     from datatrove.executor import SlurmPipelineExecutor
 
-    if not opts.partition:
-        raise DataIGMError("--engine slurm needs --partition")
     venv = opts.venv_path
     if venv and os.path.isdir(venv):  # a venv folder: datatrove sources its activate script
         venv = os.path.join(os.path.abspath(venv), "bin", "activate")

@@ -25,6 +25,27 @@ from dataigm.eval.plan import read_plan
 log = get("eval")
 
 
+def method_settings(spec: dict[str, Any]) -> GenerationSettings:
+    """The settings generation loads the method's pipeline with: the checkpoint itself when it
+    is a pipeline, else the base pipeline it applies to, with the release's settings."""
+    g = spec["generation"]
+    pipeline = spec["model_type"] == "pipeline"
+    return GenerationSettings(model=spec["model"] if pipeline else spec["base_model"],
+                              revision=spec.get("model_revision") if pipeline else spec.get("base_revision"),
+                              steps=int(g["num_inference_steps"]), dtype=g["dtype"], device=g["device"],
+                              batch_size=int(g["batch_size"]), cpu_threads=int(g["cpu_threads"]))
+
+
+def check_method(spec: dict[str, Any]) -> None:
+    """Before any work: the pipeline generation loads can be had from here and its settings fit
+    this machine (`--device cuda` without one), so a run never stops after writing its plan."""
+    from dataigm.stages.models import check_model
+
+    settings = method_settings(spec)
+    settings.check()
+    check_model(settings)
+
+
 def load_method(spec: dict[str, Any]):
     """The base pipeline with the method's checkpoint applied and the release's scheduler config."""
     from dataigm.eval.checkpoints import apply_checkpoint
@@ -32,10 +53,7 @@ def load_method(spec: dict[str, Any]):
 
     g = spec["generation"]
     pipeline = spec["model_type"] == "pipeline"
-    settings = GenerationSettings(model=spec["model"] if pipeline else spec["base_model"],
-                                  revision=spec.get("model_revision") if pipeline else spec.get("base_revision"),
-                                  steps=int(g["num_inference_steps"]), dtype=g["dtype"], device=g["device"],
-                                  batch_size=int(g["batch_size"]), cpu_threads=int(g["cpu_threads"]))
+    settings = method_settings(spec)
     pinned = None if pipeline else spec.get("base_pinned")
     loaded = load_pipeline(settings, pinned=pinned)
     changes = {}

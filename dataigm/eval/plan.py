@@ -286,6 +286,11 @@ def prepare(opts: EvalOptions) -> tuple[dict[str, Any], list[dict[str, Any]], pa
         raise DataIGMError("--reference is for a bare folder; with a release the originals are its own images "
                            "(or an IGMU tree's ORG folders)")
     model_type, model_why = opts.model_type, "given"
+    if opts.model and not Path(opts.model).exists():
+        from dataigm.core.hub_access import parse_hub_id
+
+        if parse_hub_id(opts.model) is None:
+            raise DataIGMError(f"--model {opts.model}: no such file or folder, and not a Hub id ORG/NAME")
     if opts.model:
         if model_type == "auto":
             model_type, model_why = detect_model_type(opts.model)

@@ -59,9 +59,15 @@ def evaluate(opts: EvalOptions, engine: EngineOptions | None = None, shard: str 
 
     check_folder_kind(opts.out, "run")
     plan, units, jobs = prepare(opts)
+    engine = engine or EngineOptions()
+    if plan["config"]["mode"] == "model":  # what generation needs, checked before the plan is written
+        from dataigm.eval.generate import check_method
+
+        engine.check()
+        check_method(plan["config"])
     with writing_folder(opts.out, "run", COMMAND, wait=wait, shared=shard is not None):
         write_or_resume(opts.out, plan, units, jobs)
-        return _generate_and_score(opts.out, plan, engine or EngineOptions(), shard, progress)
+        return _generate_and_score(opts.out, plan, engine, shard, progress)
 
 
 def _generate_and_score(out: str, plan: dict[str, Any], engine: EngineOptions, shard: str | None,

@@ -17,7 +17,7 @@ from dataigm.report.thumbs import Thumbnails
 SAMPLES = 12
 
 
-def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path | None) -> Section:
+def evaluation_section(folders: list[Path], thumbs: Thumbnails) -> Section:
     """The report section of one or more evaluation runs."""
     from dataigm.eval.compare import chart, load_run, table
 
@@ -38,16 +38,14 @@ def evaluation_section(folders: list[Path], thumbs: Thumbnails, plots_dir: Path 
         section.galleries.append(_samples(run, thumbs))
         for name, why in run.get("skipped", {}).items():
             section.notes.append(f"{run['method']}: {name} not computed: {why}")
-    for figure in section.figures:
-        figure.save(plots_dir)
     return section
 
 
 def _samples(run: dict[str, Any], thumbs: Thumbnails) -> Gallery:
-    import pyarrow.parquet as pq
+    from dataigm.core.storage import Store
 
     folder = Path(run["folder"])
-    rows = pq.read_table(folder / layout.RUN_PER_IMAGE).to_pylist()
+    rows = Store(str(folder)).read_table(layout.RUN_PER_IMAGE).to_pylist()
     rows.sort(key=lambda r: bucket(r["id"], 10**9))
     picked = rows[: min(SAMPLES, max(thumbs.room() // 2, 0))]
     from dataigm.eval.scoring import unit_images

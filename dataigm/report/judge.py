@@ -17,11 +17,10 @@ from dataigm.report.thumbs import Thumbnails
 WRONG = 8
 
 
-def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> Section:
+def judge_section(folder: Path, thumbs: Thumbnails) -> Section:
     """The report section of one judge artifact."""
-    import pyarrow.parquet as pq
-
     from dataigm.core.errors import DataIGMError
+    from dataigm.core.storage import Store
 
     try:
         config = json.loads((folder / layout.JUDGE_CONFIG).read_text())
@@ -53,7 +52,7 @@ def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> S
                                         axes=("truth", "predicted")))
     predictions = folder / layout.JUDGE_PREDICTIONS
     if predictions.exists():
-        rows = pq.read_table(predictions).to_pylist()
+        rows = Store(str(folder)).read_table(layout.JUDGE_PREDICTIONS).to_pylist()
         y = np.array([int(r["label"] > 0) for r in rows])
         score = np.array([r["score"] for r in rows], dtype=float)
         threshold = float(config["threshold"])
@@ -64,8 +63,6 @@ def judge_section(folder: Path, thumbs: Thumbnails, plots_dir: Path | None) -> S
         section.notes.append(f"{len(rows)} test images; {len(wrong)} judged wrong at threshold {threshold:.3g}.")
     else:
         section.notes.append(f"no {layout.JUDGE_PREDICTIONS} in the artifact: curves and wrong images are not shown")
-    for figure in section.figures:
-        figure.save(plots_dir)
     return section
 
 
@@ -74,13 +71,14 @@ def _wrong_gallery(wrong: list[dict], config: dict, thumbs: Thumbnails) -> Galle
     source = config.get("training_data", {}).get("source")
     images: dict[str, bytes] = {}
     if source and Path(source).is_dir():
-        import pyarrow.parquet as pq
+        from dataigm.core.storage import Store
 
         ids = {r["row_id"] for r in wrong}
-        for shard in sorted(Path(source).glob("*/test-*.parquet")):
-            if "image" not in pq.read_schema(shard).names:
+        store = Store(source)  # the judge's training release: an unreadable shard is one line naming it
+        for shard in store.glob("*/test-*.parquet"):
+            if "image" not in store.parquet_file(shard).schema_arrow.names:
                 continue
-            for r in pq.read_table(shard, columns=["id", "image"]).to_pylist():
+            for r in store.read_table(shard, columns=["id", "image"]).to_pylist():
                 if r["id"] in ids:
                     images[r["id"]] = r["image"]["bytes"]
     items = []

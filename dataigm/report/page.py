@@ -32,27 +32,38 @@ def kind_of(path: str) -> str:
 
 
 def build_sections(paths: list[str], thumbs: Thumbnails, write_plots: bool,
-                   configs: list[str] | None = None) -> list[Section]:
-    """One section per release and judge, one for all evaluation runs together."""
+                   configs: list[str] | None = None) -> list[tuple[Section, Path | None]]:
+    """One section per release and judge, one for all evaluation runs together, each with the
+    folder its plot files go to (None: none written). Reads every input and writes nothing, so a
+    bad input stops the report before any plot file is written."""
     from dataigm.report.evaluation import evaluation_section
     from dataigm.report.judge import judge_section
     from dataigm.report.release import release_section
 
     kinds = {p: kind_of(p) for p in paths}
-    sections = []
+    releases = [p for p in paths if kinds[p] == "release"]
+    if configs and not releases:
+        raise DataIGMError(f"--config {configs[0]}: --config picks configs of a release, and no release is given")
+    sections: list[tuple[Section, Path | None]] = []
+    held: set[str] = set()
     for path in paths:
         if kinds[path] == "release":
             from dataigm.hub.loading import local_copy
 
             folder = local_copy(path)
             local = Path(path).is_dir()
-            plots_dir = folder / layout.PLOTS if write_plots and local else None
-            sections.append(release_section(folder, path, thumbs, plots_dir, configs))
+            section, names = release_section(folder, path, thumbs, configs)
+            held.update(names)
+            sections.append((section, folder / layout.PLOTS if write_plots and local else None))
         elif kinds[path] == "judge":
-            sections.append(judge_section(Path(path), thumbs, Path(path) / layout.PLOTS if write_plots else None))
+            sections.append((judge_section(Path(path), thumbs), Path(path) / layout.PLOTS if write_plots else None))
+    missing = [c for c in configs or [] if c not in held]
+    if missing:
+        raise DataIGMError(f"--config {missing[0]}: no image config of that name in {', '.join(releases)} "
+                           f"(image configs: {', '.join(sorted(held)) or 'none'})")
     runs = [Path(p) for p in paths if kinds[p] == "evaluation"]
     if runs:
-        sections.append(evaluation_section(runs, thumbs, runs[0] / layout.PLOTS if write_plots else None))
+        sections.append((evaluation_section(runs, thumbs), runs[0] / layout.PLOTS if write_plots else None))
     return sections
 
 
@@ -63,7 +74,8 @@ def render(paths: list[str], out: Path, max_images: int = 200, max_bytes: int = 
 
     started = time.time()
     thumbs = Thumbnails(max_images, max_bytes)
-    sections = build_sections(paths, thumbs, write_plots, configs)
+    placed = build_sections(paths, thumbs, write_plots, configs)
+    sections = [section for section, _ in placed]
     thumbs.make()
     figures = {f.name: "data:image/svg+xml;base64," + base64.b64encode(f.svg.encode()).decode()
                for s in sections for f in s.figures}
@@ -77,6 +89,9 @@ def render(paths: list[str], out: Path, max_images: int = 200, max_bytes: int = 
         figure_uris=figures, size_note=size_note)
     from dataigm.core.storage import write_file
 
+    for section, plots_dir in placed:  # every input read: now the plot files, then the page
+        for figure in section.figures:
+            figure.save(plots_dir)
     write_file(out, html)
     seconds = time.time() - started
     log.info("report %s: %d sections, %d images, %.1f MB in %.1f s", out, len(sections), shown,

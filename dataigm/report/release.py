@@ -22,12 +22,12 @@ COLUMNS = ["id", "concept", "category", "role", "kind", "split", "status", "pair
 
 
 def _rows(folder: Path, config: str) -> list[dict[str, Any]]:
-    import pyarrow.parquet as pq
+    from dataigm.core.storage import Store
 
-    rows = []
-    for shard in sorted(folder.glob(layout.config_shards(config))):
-        names = pq.read_schema(shard).names
-        rows.extend(pq.read_table(shard, columns=[c for c in COLUMNS if c in names]).to_pylist())
+    store, rows = Store(str(folder)), []
+    for shard in store.glob(layout.config_shards(config)):  # an unreadable shard is one line naming it
+        names = store.parquet_file(shard).schema_arrow.names
+        rows.extend(store.read_table(shard, columns=[c for c in COLUMNS if c in names]).to_pylist())
     return rows
 
 
@@ -43,14 +43,16 @@ def _score(row: dict[str, Any], check: str) -> str:
     return f"{check} {found[0]['score']:.3f} ({found[0]['name']})" if found else ""
 
 
-def release_section(folder: Path, source: str, thumbs: Thumbnails, plots_dir: Path | None,
-                    configs: list[str] | None = None) -> Section:
-    """The report section of one release folder (or downloaded Hub release)."""
+def release_section(folder: Path, source: str, thumbs: Thumbnails,
+                    configs: list[str] | None = None) -> tuple[Section, list[str]]:
+    """The report section of one release folder (or downloaded Hub release), and the names of the
+    release's image configs (`configs` picks among them)."""
     from dataigm.core import manifest as manifests
     from dataigm.core.storage import Store
 
     manifest = manifests.read(Store(str(folder)))
-    names = [n for n, c in manifest["configs"].items() if c.get("kind") == "images" and (not configs or n in configs)]
+    images = [n for n, c in manifest["configs"].items() if c.get("kind") == "images"]
+    names = [n for n in images if not configs or n in configs]
     section = Section("release", f"Release: {source}")
     rows_by_config = {name: _rows(folder, name) for name in names}
     total = sum(len(r) for r in rows_by_config.values())
@@ -90,9 +92,7 @@ def release_section(folder: Path, source: str, thumbs: Thumbnails, plots_dir: Pa
     section.notes.append(f"{len(names)} image configs, {total} rows; the galleries show {shown} images of {total} "
                          "(a deterministic sample: the same rows on every run).")
     section.tables.append(_provenance(manifest, rows_by_config))
-    for figure in section.figures:
-        figure.save(plots_dir)
-    return section
+    return section, images
 
 
 def _galleries(section: Section, folder: Path, rows_by_config: dict[str, list[dict[str, Any]]],

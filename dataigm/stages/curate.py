@@ -133,15 +133,38 @@ def _recurate(out: str, judges: list[str] | None = None, progress: bool = True,
             given["judges"] = tuple(judge_targets(judges))
             check_judge_targets(given["judges"], list(plan.concepts), out)
         options = dataclasses.replace(plan.config.curation, **given)
+        check_curation([resolve_concept(store, n) for n in plan.concepts], options,
+                       {given[k] for k in ("clip", "person_check") if given.get(k)})
         options = dataclasses.replace(options, clip_dtype=chosen_precision(options.clip_dtype))
+        curators = Curators(store, options)
+        todo = [s for s in shards if not is_curated(store, s, curators.signature(s.concept))]
+        for concept in dict.fromkeys(s.concept for s in todo):  # every detector loads before the plan changes
+            curators.describe(concept)
         complete_interrupted_pack(store)
         store.write_json(PLAN, dataclasses.replace(plan, config=dataclasses.replace(plan.config, curation=options))
                          .to_json())
-    curators = Curators(store, options)
-    todo = [s for s in shards if not is_curated(store, s, curators.signature(s.concept))]
     for shard in tqdm(todo, desc="curate", unit="shard", disable=not progress):
         curate_shard(store, shard, curators)
     return {"shards": len(shards), "curated": len(todo), "skipped": len(shards) - len(todo)}
+
+
+def check_curation(concepts: list[Any], options: CurationOptions, named: set[str]) -> None:
+    """Before any work: every model or weights file `named` on the command line (--clip,
+    --person-check) can be loaded by the curation check that uses it (`JudgeSpec.check`: the
+    detector's own check, no weights loaded), so a bad one never stops a build after generation.
+    The checks of `concepts` come first, then the taxonomy's: a value no concept here uses is
+    recorded in the plan all the same, and a later build of another concept would load it."""
+    from dataigm.core.taxonomy import load_taxonomy
+
+    pending = set(named)
+    for concept in [*concepts, *load_taxonomy().concepts.values()]:
+        if not pending:
+            return
+        for check in builder_for(concept).curation(concept, options).checks:
+            used = pending & {v for v in check.options.values() if isinstance(v, str)}
+            if used:
+                check.judge().check()
+                pending -= used
 
 
 def check_judge_targets(judges: tuple[tuple[str, str], ...] | list[tuple[str, str]], concepts: list[str],

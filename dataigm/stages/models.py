@@ -45,24 +45,32 @@ def _missing_model(settings: GenerationSettings, why: str) -> DataIGMError:
         f"diffusers folder (or --preset smoke for the built-in tiny model); {hint}.")
 
 
+def _local_index(settings: GenerationSettings) -> dict[str, Any]:
+    """model_index.json of a local diffusers folder."""
+    index = Path(settings.model) / "model_index.json"
+    if not index.exists():
+        raise _missing_model(settings, f"{index} does not exist (not a diffusers folder)")
+    try:
+        return json.loads(index.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise _missing_model(settings, f"{index} is not valid JSON ({exc})") from None
+
+
 def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]:
     """model_index.json of the model and its resolved revision (commit sha, or 'local:<hash>')."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
-    from dataigm.core.hub_access import hub_unavailable
+    from dataigm.core.hub_access import hub_unavailable, parse_hub_id
 
     local = Path(settings.model)
     if local.is_dir():
-        index = local / "model_index.json"
-        if not index.exists():
-            raise _missing_model(settings, f"{index} does not exist (not a diffusers folder)")
         from dataigm.core.fingerprint import folder_digest
 
-        try:
-            return json.loads(index.read_text()), f"local:{folder_digest(local)}"
-        except json.JSONDecodeError as exc:
-            raise _missing_model(settings, f"{index} is not valid JSON ({exc.msg})") from None
+        return _local_index(settings), f"local:{folder_digest(local)}"
+    if local.exists() or parse_hub_id(settings.model) is None:
+        raise _missing_model(settings, "a file, not a diffusers folder" if local.exists()
+                             else "no such folder, and not a Hub id ORG/NAME")
     try:
         path = hf_hub_download(settings.model, "model_index.json", revision=settings.revision,
                                local_files_only=hub_unavailable() is not None)
@@ -70,6 +78,16 @@ def read_model_index(settings: GenerationSettings) -> tuple[dict[str, Any], str]
         raise _missing_model(settings, type(exc).__name__) from None
     match = re.search(r"snapshots/([0-9a-f]{40})/", path)
     return json.loads(Path(path).read_text()), match.group(1) if match else (settings.revision or "main")
+
+
+def check_model(settings: GenerationSettings) -> None:
+    """Before any work: `settings.model` is a pipeline this machine can load: a local diffusers
+    folder (its model_index.json read; the content digest waits for the plan), or a Hub id whose
+    model_index.json is in the cache or on the reachable Hub."""
+    if Path(settings.model).is_dir():
+        _local_index(settings)
+    else:
+        read_model_index(settings)
 
 
 def quiet_libraries() -> None:

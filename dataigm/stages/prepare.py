@@ -146,6 +146,14 @@ def _discard_images(store: Store, name: str) -> None:
         store.remove(folder)
 
 
+def requested_concepts(cfg: BuildConfig, store: Store) -> tuple[list[Concept], list[str]]:
+    """What a build of `cfg` asks for: the taxonomy's concepts (its names, categories, or all of
+    them) and the names of this folder's imported prompt sets."""
+    imported = [n for n in cfg.concepts if imported_concept(store, n) is not None]
+    rest = [n for n in cfg.concepts if n not in imported]
+    return (load_taxonomy().resolve(rest) if rest or not cfg.concepts else []), imported
+
+
 def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
     """Resolve `cfg`, write the prompt rows, the image jobs and the plan (once), and return the
     plan (idempotent; a resume with settings that change rows is refused and names the flags).
@@ -155,9 +163,7 @@ def prepare(cfg: BuildConfig, tasks: int = 1) -> BuildPlan:
     only, said in one line); the images of the old rows are discarded, never kept beside the new."""
     store = Store(cfg.out)
     taxonomy = load_taxonomy()
-    imported = [n for n in cfg.concepts if imported_concept(store, n) is not None]
-    rest = [n for n in cfg.concepts if n not in imported]
-    concepts = taxonomy.resolve(rest) if rest or not cfg.concepts else []
+    concepts, imported = requested_concepts(cfg, store)
     with store.lock(PLAN):
         old = BuildPlan.read(store) if store.exists(PLAN) else None
         imported += [n for n in (old.concepts if old else ()) if n not in imported and n not in taxonomy.concepts
