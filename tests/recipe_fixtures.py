@@ -68,8 +68,8 @@ def object_dir(root: Path) -> Path:
              "painting": [f"a watercolour of {{a}} {{noun}} moored {p}" for p in PLACES]}
     _write(root / "ferry.yaml", {"version": 3, "concept": "ferry", "noun": "ferry", "subclasses": ferry,
                                  "sizes": {"forget": 10, "unrelated": 4, "robustness": 4}})
-    _write(root / "entities.yaml", {"version": 3, "entities": {"wave": {"noun": "high waves", "plural": True, "scenes": [
-        f"{{a}} {{noun}} breaking {p}" for p in PLACES]}}})
+    waves = {"noun": "high waves", "plural": True, "scenes": [f"{{a}} {{noun}} breaking {p}" for p in PLACES]}
+    _write(root / "entities.yaml", {"version": 3, "entities": {"wave": waves}})
     return root
 
 
@@ -85,7 +85,8 @@ GENRE_SCENES = {
 def style_dir(root: Path, painters: dict | None = None) -> Path:
     _write(root / "genres.yaml", {
         "version": 3,
-        "attachments": {"en": [", painted by {name}", ", in the manner of {name}", ", {possessive} brushwork throughout"],
+        "attachments": {"en": [", painted by {name}", ", in the manner of {name}",
+                               ", {possessive} brushwork throughout"],
                         "fr": [", à la manière {de_painter} {name}", ", dans le style de {name}"],
                         "de": [", gemalt {von_painter} {name}"]},
         "media_fr": {"an oil painting of": "une peinture à l'huile de", "a pastel of": "un pastel de"},
