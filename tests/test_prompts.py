@@ -396,3 +396,42 @@ def test_prompt_config_is_identical_parquet(tmp_path):
     assert blobs[0] == blobs[1]
     table = pq.read_table(io.BytesIO(blobs[0][0]))
     assert {"id", "pair_id", "role", "kind", "prompt", "seeds", "source", "source_id"} <= set(table.column_names)
+
+
+def test_prompts_generate_writes_stats_that_the_card_shows(tmp_path):
+    """`prompts generate` prints the capacity and records the diversity measures in the prompt
+    config's manifest entry; the dataset card renders them per config."""
+    import json
+    import subprocess
+    import sys
+
+    from cards.render import render_dataset_card
+
+    out = tmp_path / "p"
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "prompts", "generate", "harassment", "--out",
+                             str(out), "--count", "30"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "yields up to" in result.stdout and "distinct forget scenes" in result.stdout
+    manifest = json.loads((out / "dataigm.json").read_text())
+    stats = manifest["configs"]["harassment-prompts"]["prompt_stats"]
+    assert stats["forget"]["count"] == 30 and 0 < stats["retain"]["trigram_ratio"] <= 1
+    card = render_dataset_card({**manifest, "build": None}, TAXONOMY.as_json())
+    assert "## Prompt diversity" in card and "| `harassment-prompts` | forget | 30 |" in card
+
+
+def test_prompts_stats_command_checks_the_targets():
+    import json
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "dataigm.cli", "prompts", "stats"]
+    result = subprocess.run([*run, "nudity", "violence", "--format", "json", "--check"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"nudity", "violence"} and data["nudity"]["roles"]["forget"]["sample"] == 250
+    assert data["nudity"]["roles"]["forget"]["trigram_ratio"] >= 0.4587
+    table = subprocess.run([*run, "harassment"], capture_output=True, text=True, timeout=300).stdout
+    assert table.splitlines()[0].split()[:3] == ["concept", "role", "count"]
+    bad = subprocess.run([*run], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "give --all" in bad.stderr
