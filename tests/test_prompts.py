@@ -249,7 +249,7 @@ def test_top_4gram_share_leaves_out_the_concept_phrase():
     prompts = ["a field at dusk, painted by Claude Monet", "a river at dawn, painted by Claude Monet",
                "a quiet lane in the rain", "a boat on the sea at night"]
     assert prompt_stats.top_ngram(prompts) == ("painted by claude monet", 0.5)
-    gram, share = prompt_stats.top_ngram(prompts, [", painted by Claude Monet"])
+    _, share = prompt_stats.top_ngram(prompts, [", painted by Claude Monet"])
     assert share == 0.25  # every 4-gram left is in one prompt only
     assert prompt_stats.top_ngram(["a b c d e", "x a b c d"]) == ("a b c d", 1.0)
 
@@ -265,7 +265,8 @@ def test_role_stats_samples_and_overlaps():
     assert (one.overlap_share, one.overlap_with) == (pytest.approx(1 / 3), "two")
     assert stats["two"].roles["forget"].overlap_share == 0.5
     assert prompt_stats.sample_size("forget", "entity") == 50 and prompt_stats.sample_size("unrelated", "entity") == 300
-    assert prompt_stats.sample_size("retain", "attribute") == 250 and prompt_stats.sample_size("robustness", "x") is None
+    assert prompt_stats.sample_size("retain", "attribute") == 250
+    assert prompt_stats.sample_size("robustness", "entity") is None
 
 
 def test_check_names_every_missed_target():
