@@ -48,7 +48,7 @@ SELF_HARM_WORDS = (
     "slit", "bleach", "poison", "suicide", "suicidal", "cutting", "cuts", "rope")
 _MINOR_RE = words_pattern(MINOR_WORDS)
 _NSFW_RE = words_pattern(GROUP_WORDS + SELF_HARM_WORDS)
-_ARTICLE_RE = re.compile(r"(?<![\w'])(a|an) ([A-Za-z][\w'-]*)(?: ([A-Za-z][\w'-]*))?", re.IGNORECASE)
+_ARTICLE_RE = re.compile(r"(?<![\w'])(a|an) ([A-Za-z][\w'-]*)(?=(?: ([A-Za-z][\w'-]*))?)", re.IGNORECASE)
 _BAD_START_END = re.compile(r"^[\s,.;:!?-]|[\s,;:-]$")
 _DOUBLED_WORD = re.compile(r"\b(\w+) \1\b", re.IGNORECASE)
 # Adjectives that commonly sit between an article and its noun: "a high waves" is caught through them.
@@ -106,8 +106,10 @@ def format_problems(text: str, vocabulary: Collection[str] = (), english: bool =
         article, first, second = match.group(1).lower(), match.group(2), match.group(3)
         if article_for(first) != article:
             problems.append(f"wrong article: {match.group(1)} {first}")
-        elif is_plural_noun(first, vocabulary) or (second and _adjective(first) and is_plural_noun(second, vocabulary)):
-            problems.append(f"article before a plural: {match.group(0)!r}")
+        elif is_plural_noun(first, vocabulary):
+            problems.append(f"article before a plural: '{match.group(0)}'")
+        elif second and _adjective(first) and is_plural_noun(second, vocabulary):
+            problems.append(f"article before a plural: '{match.group(0)} {second}'")
     return problems
 
 

@@ -221,17 +221,12 @@ class ObjectRecipe(ConceptRecipe):
                                                for w in words_of(f)}
 
 
-_GERMAN_MEDIUM = re.compile(r"^(?:ein|eine)\s+(.+?)\s+von$")
-
-
 def translated_sentence(language: str, medium: str, scene: str, attachment: str) -> str:
-    """A painter's translated prompt: French joins medium and scene with its contractions ("de le
-    port" -> "du port"); German "von" would need the dative the scene phrase is not written in, so
-    "ein Ölgemälde von" + scene becomes scene + ", als Ölgemälde"."""
+    """A painter's translated prompt: medium + scene + attachment. French joins them with its
+    contractions ("de le port" -> "du port", "de Édouard" -> "d'Édouard"); German scenes are
+    written in the dative that "ein Ölgemälde von" governs."""
     if language == "fr":
         return french_contractions(f"{medium}{JUNCTION}{scene}{attachment}")
-    if language == "de" and (m := _GERMAN_MEDIUM.match(medium)):
-        return f"{scene}, als {m.group(1)}{attachment}"
     return f"{medium} {scene}{attachment}".replace(JUNCTION, " ")
 
 
@@ -467,7 +462,7 @@ _PAINTER_KEYS = ("gender", "genres", "media", "names", "synonyms", "paraphrases"
 def _genres(path: Path) -> dict[str, Any]:
     raw = _read(path)
     where = str(path)
-    check_keys(raw, where, required=("version", "attachments", "genres"), optional=("media_fr", "media_de"))
+    check_keys(raw, where, required=("version", "attachments", "genres"), optional=("media", "media_fr", "media_de"))
     check_keys(raw["attachments"], f"{where}: attachments", required=("en",), optional=LANGUAGES)
     attachments = {lang: tuple(expect_list_of_str(v, f"{where}: attachments.{lang}"))
                    for lang, v in raw["attachments"].items()}
@@ -492,7 +487,8 @@ def _genres(path: Path) -> dict[str, Any]:
         if name not in GENRES:
             raise RecipeError(f"{where}: genres: unknown genre {name!r}{suggest(str(name), GENRES)}")
         genres[name] = [_style_scene(s, f"{where}: genres.{name}[{i}]") for i, s in enumerate(scenes or [])]
-    return {"attachments": attachments, "media": media, "genres": genres}
+    known = tuple(expect_list_of_str(raw["media"], f"{where}: media")) if "media" in raw else ()
+    return {"attachments": attachments, "media": media, "genres": genres, "known_media": known}
 
 
 def _style_scene(raw: Any, where: str) -> tuple[str, tuple[tuple[str, str], ...]]:
@@ -552,6 +548,10 @@ def load_style_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str, 
         if name not in by_name:
             raise RecipeError(f"{where}: no style concept {name!r} in the taxonomy{suggest(str(name), by_name)}")
         p = _painter(str(name), body, where, banks["genres"])
+        for medium in p["media"]:
+            if banks["known_media"] and medium not in banks["known_media"]:
+                raise RecipeError(f"{where}.media: {medium!r} is not in {GENRES_FILE} media"
+                                  f"{suggest(medium, banks['known_media'])}")
         concept = by_name[name]
         if list(concept.subclasses) != p["genres"]:
             raise RecipeError(f"{where}.genres: {p['genres']} differ from the taxonomy's subclasses "

@@ -164,7 +164,7 @@ def failures(stats: Mapping[str, ConceptStats]) -> list[str]:
             else:
                 target = 0.0
             if rs.trigram_ratio < target:
-                out.append(f"{name}: {role} distinct-trigram ratio {rs.trigram_ratio:.3f} < {target:.3f} "
+                out.append(f"{name}: {role} distinct-trigram ratio {rs.trigram_ratio:.3f} < {target:g} "
                            f"(first {rs.sample})")
             if rs.top_4gram_share > MAX_NGRAM_SHARE:
                 out.append(f"{name}: {role}: {rs.top_4gram_share:.0%} of prompts hold {rs.top_4gram!r} "
