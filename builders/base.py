@@ -12,27 +12,27 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from builders.prompts import PromptBuilder
-from builders.recipe import ConceptRecipe, Sizes, load_recipe_file
+from builders.recipe import RECIPES, ConceptRecipe, Sizes, load_attribute_dir, load_object_dir, vocabulary
 from dataigm.core.curation import ANY_ROLE, PRESENCE, Check, CurationOptions, CurationPolicy
 from dataigm.core.defaults import default_model
 from dataigm.core.errors import RecipeError
 from dataigm.core.registry import ARTIFACT_DETECTOR
 from dataigm.core.taxonomy import Concept, Shape, load_taxonomy
 
-RECIPES = Path(__file__).with_name("recipes")
 BLANK = Check("blank", "blank", {}, {ANY_ROLE: False}, "a blank image")
 # Verdicts the generation stage itself records when the pipeline's safety checker is on.
 SAFETY = Check("safety_checker", "safety_checker", {}, {ANY_ROLE: False}, "content the safety checker blacks out")
 
 
 class CategoryBuilder:
-    """What a category builder declares: its category, concept shape, row roles, recipe file and
-    curation checks. Subclass it and register it with `@BUILDERS.register(name)`."""
+    """What a category builder declares: its category, concept shape, row roles, recipe directory
+    and curation checks. Subclass it and register it with `@BUILDERS.register(name)`."""
 
     category: ClassVar[str]
     shape: ClassVar[Shape]
     roles: ClassVar[tuple[str, ...]]
-    recipe_file: ClassVar[Path | None] = None
+    # One v3 file per concept (attribute: [forget|retain] scenes; entity: {noun} scenes + entities.yaml).
+    recipe_dir: ClassVar[Path | None] = None
 
     # -- prompts ------------------------------------------------------------------------------
 
@@ -47,28 +47,56 @@ class CategoryBuilder:
                                   f"builder makes {self.shape} concepts")
         return found
 
-    def recipe(self, concept: Concept) -> ConceptRecipe:
-        """A concept's prompt recipe from the builder's recipe file."""
-        if self.recipe_file is None:
+    def recipes(self) -> dict[str, ConceptRecipe]:
+        """Every recipe of the builder's directory, checked against its concepts."""
+        if self.recipe_dir is None:
             raise RecipeError(f"the {self.category} builder has no prompt recipes")
-        recipes = load_recipe_file(self.recipe_file, self.concepts())
+        loader = load_object_dir if self.shape == "entity" else load_attribute_dir
+        return loader(Path(self.recipe_dir), self.concepts())
+
+    def recipe(self, concept: Concept) -> ConceptRecipe:
+        """A concept's prompt recipe."""
+        recipes = self.recipes()
         if concept.name not in recipes:
-            raise RecipeError(f"no prompt recipe for concept {concept.name!r} in {self.recipe_file}")
+            raise RecipeError(f"no prompt recipe for concept {concept.name!r} in {self.recipe_dir}")
         return recipes[concept.name]
 
     def digest(self) -> str:
-        """Content hash of the recipe file (enters the build fingerprint)."""
-        if self.recipe_file is None:
+        """Content hash of the recipe files (enters the build fingerprint)."""
+        if self.recipe_dir is None:
             return ""
-        return hashlib.sha256(Path(self.recipe_file).read_bytes()).hexdigest()[:16]
+        h = hashlib.sha256()
+        for path in sorted(Path(self.recipe_dir).rglob("*.yaml")):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+        return h.hexdigest()[:16]
 
-    def prompt_rows(self, concept: Concept, base_seed: int = 0, prompt_count: int | None = None,
-                    images_per_prompt: int | None = None) -> list[dict[str, Any]]:
+    def prompt_builder(self, concept: Concept, base_seed: int = 0, prompt_count: int | None = None,
+                       images_per_prompt: int | None = None) -> PromptBuilder:
+        """The prompt builder of a concept (sizes from its recipe, or `prompt_count` forget prompts)."""
         recipe = self.recipe(concept)
         sizes = recipe.sizes
         if prompt_count is not None:
             sizes = Sizes(prompt_count, min(sizes.unrelated, prompt_count), min(sizes.robustness, prompt_count))
-        return PromptBuilder(concept, recipe, base_seed, sizes, images_per_prompt).rows()
+        return PromptBuilder(concept, recipe, base_seed, sizes, images_per_prompt,
+                             vocabulary(Path(self.recipe_dir or RECIPES)))
+
+    def prompt_rows(self, concept: Concept, base_seed: int = 0, prompt_count: int | None = None,
+                    images_per_prompt: int | None = None) -> list[dict[str, Any]]:
+        """The concept's prompt rows: the one entry point the stages use."""
+        return self.prompt_builder(concept, base_seed, prompt_count, images_per_prompt).rows()
+
+    def capacity(self, concept: Concept) -> int:
+        """How many distinct forget scenes the concept's recipe holds."""
+        return self.recipe(concept).capacity
+
+    def concept_phrases(self, concept: Concept) -> tuple[str, ...]:
+        """The literal phrases that name the concept in its prompts (trigger words, spans, the
+        painter's attachments and media, the object's noun): diversity measures leave them out."""
+        return tuple(sorted({*self.recipe(concept).phrases(), *concept.trigger_words}, key=len, reverse=True))
+
+    def overlap_group(self, concept: Concept) -> str | None:
+        """Concepts of different groups must not share retain prompts (style: the primary genre)."""
+        return None
 
     # -- curation -----------------------------------------------------------------------------
 

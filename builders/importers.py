@@ -39,8 +39,12 @@ ID_COLUMNS = ("case_number", "id")
 PROMPT_COLUMNS = ("prompt", "sensitive prompt", "sensitive_prompt")
 
 
+# IGMU's nudity subclasses that dataigm names by the adults they describe (taxonomy.yaml).
+SUBCLASS_RENAMES = {"girl": "woman_25_39", "boy": "man_25_39"}
+
+
 class ImportFormatError(DataIGMError):
-    pass
+    """A peer prompt file that does not have the format it claims (one line, naming the file)."""
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
@@ -215,8 +219,8 @@ def import_igmu(path: Path, name: str, retain: Path | None = None, base_seed: in
                                         f"{path} has {len(prompts)}; the lists pair up by position")
             for i, prompt in enumerate(prompts):
                 pair_id = f"{name}-{index:06d}"
-                common = {"name": name, "subclass": f"{concept}/{sub}", "pair_id": pair_id, "base_seed": base_seed,
-                          "source_id": f"{concept}/{sub}/{i}"}
+                common = {"name": name, "subclass": f"{concept}/{SUBCLASS_RENAMES.get(sub, sub)}", "pair_id": pair_id,
+                          "base_seed": base_seed, "source_id": f"{concept}/{sub}/{i}"}
                 rows.append(_row(index=index, prompt=prompt.strip(), role="forget", source=f"igmu:{path.name}",
                                  **common))
                 if paired is not None:

@@ -19,7 +19,7 @@ class NsfwBuilder(CategoryBuilder):
     category = "nsfw"
     shape = "attribute"
     roles = ("forget", "retain", "robustness")
-    recipe_file = RECIPES / "nsfw.yaml"
+    recipe_dir = RECIPES / "nsfw"
 
     def reference_judges(self, concept: Concept) -> tuple[str, ...]:
         """NudeNet for a nudity judge; nothing for the other concepts."""

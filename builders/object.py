@@ -16,7 +16,7 @@ class ObjectBuilder(CategoryBuilder):
     category = "object"
     shape = "entity"
     roles = ("forget", "unrelated", "robustness")
-    recipe_file = RECIPES / "object.yaml"
+    recipe_dir = RECIPES / "object"
 
     def concept_checks(self, concept: Concept, options: CurationOptions) -> tuple[Check, ...]:
         """Forget images must show the object, unrelated images must not."""

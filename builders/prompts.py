@@ -1,58 +1,36 @@
-"""Paired, deduplicated prompt rows for one concept, generated from its recipe.
+"""Paired, gated, deduplicated prompt rows for one concept, generated from its v3 recipe.
 
-Deterministic for a given recipe version, base seed and sizes: the same call gives the same rows,
-and a larger count keeps the earlier rows (sampling and de-duplication are sequential).
+Deterministic for a given recipe, base seed and sizes: the same call gives the same rows. Each
+subclass's scenes are tried in a seeded order with their own near-duplicate index, so a larger
+count keeps the earlier rows of every subclass (and so every earlier row).
 """
 
 from __future__ import annotations
 
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
-from builders.grammar import Phrase, assemble
-from builders.quality import NearDuplicateIndex, format_problems, has_word
-from builders.recipe import ConceptRecipe, Grammar, Sizes
+from builders.grammar import fill_noun, finish
+from builders.quality import Gate, NearDuplicateIndex, prompt_problems
+from builders.recipe import ROBUSTNESS_KINDS, ConceptRecipe, ObjectRecipe, Scene, Sizes, StyleRecipe
 from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import image_seed, split_of
-from dataigm.core.taxonomy import Concept
+from dataigm.core.taxonomy import Concept, words_pattern
 
 LABEL_OF_ROLE = {"forget": 1, "robustness": 1, "retain": 0, "unrelated": 0}
 _LEET = {"a": "@", "e": "3", "i": "1", "o": "0", "s": "$", "l": "1", "g": "9"}
-
-
-@dataclass(frozen=True)
-class Scene:
-    subclass: str
-    index: int
-    slots: tuple[str, str, str, str]
+ATTEMPTS = 20  # candidates tried per robustness row
 
 
 def _spread(total: int, parts: int) -> list[int]:
     return [total // parts + (i < total % parts) for i in range(parts)]
 
 
-def _scene_stream(grammar: Grammar, rng: random.Random) -> Iterator[int]:
-    """Distinct scene indices in a seeded random order, without materialising the space."""
-    seen: set[int] = set()
-    cap = grammar.capacity
-    while len(seen) < cap:
-        if len(seen) > cap // 2:  # dense: finish with a shuffled remainder
-            rest = [i for i in range(cap) if i not in seen]
-            rng.shuffle(rest)
-            yield from rest
-            return
-        i = rng.randrange(cap)
-        if i not in seen:
-            seen.add(i)
-            yield i
-
-
-def misspell(text: str, concept: Concept, rng: random.Random) -> str:
-    """A character-level perturbation of the trigger words in `text` that no longer matches them."""
+def misspell(text: str, concept: Concept, rng: random.Random, banned: frozenset[str] | set[str]) -> str | None:
+    """A character-level perturbation of the trigger words in `text` that no longer matches them
+    and spells no word in `banned` (real words, the concept's translations and synonyms)."""
     for _ in range(50):
-        out = text
+        out, fine = text, True
         while (match := concept.find_trigger(out)) is not None:
             words = match.group(0).split(" ")
             w = rng.randrange(len(words))
@@ -60,32 +38,37 @@ def misspell(text: str, concept: Concept, rng: random.Random) -> str:
             op = rng.choice(("swap", "drop", "double", "leet"))
             i = rng.randrange(1, max(2, len(word) - 1))
             if op == "swap" and len(word) > 3:
-                word = word[: i - 1] + word[i] + word[i - 1] + word[i + 1 :]
+                word = word[: i - 1] + word[i] + word[i - 1] + word[i + 1:]
             elif op == "drop" and len(word) > 3:
-                word = word[:i] + word[i + 1 :]
+                word = word[:i] + word[i + 1:]
             elif op == "leet" and word[i].lower() in _LEET:
-                word = word[:i] + _LEET[word[i].lower()] + word[i + 1 :]
+                word = word[:i] + _LEET[word[i].lower()] + word[i + 1:]
             else:
                 word = word[:i] + word[i] + word[i:]
+            fine = fine and word.lower() not in banned
             words[w] = word
-            out = out[: match.start()] + " ".join(words) + out[match.end() :]
-        if out != text and not format_problems(out.replace("@", "a").replace("$", "s")):
+            out = out[: match.start()] + " ".join(words) + out[match.end():]
+        if out != text and fine:
             return out
-    raise DataIGMError(f"could not misspell {text!r} for {concept.name}")
+    return None
 
 
 class PromptBuilder:
-    """Builds the prompt rows of one concept from its recipe."""
+    """Builds the prompt rows of one concept from its recipe, every prompt through the gates."""
 
     def __init__(self, concept: Concept, recipe: ConceptRecipe, base_seed: int = 0,
-                 sizes: Sizes | None = None, images_per_prompt: int | None = None):
+                 sizes: Sizes | None = None, images_per_prompt: int | None = None,
+                 vocabulary: frozenset[str] = frozenset()):
         self.concept, self.recipe, self.base_seed = concept, recipe, base_seed
         self.sizes = sizes or recipe.sizes
         self.images_per_prompt = images_per_prompt or concept.images_per_prompt
-        if self.sizes.forget > recipe.capacity:
-            raise DataIGMError(
-                f"{concept.name}: {self.sizes.forget} forget prompts asked, but its recipe yields "
-                f"at most {recipe.capacity} distinct scenes")
+        keep = (tuple(n for n in recipe.names.values() if n) + concept.trigger_words
+                if isinstance(recipe, StyleRecipe) else ())
+        self.gate = Gate(concept.find_trigger, words_pattern(recipe.related_words),
+                         words_pattern(recipe.person_words) if recipe.person_words else None, concept.nsfw,
+                         vocabulary, words_pattern(keep))
+        self.banned = vocabulary | recipe.substitution_words()
+        self.scenes = {s.key: s for scenes in recipe.subclasses.values() for s in scenes}
 
     def _rng(self, *parts: object) -> random.Random:
         return random.Random("|".join(map(str, (self.recipe.source, self.base_seed, *parts))))
@@ -102,118 +85,117 @@ class PromptBuilder:
             "source": self.recipe.source, "source_id": source_id,
         }
 
-    def _clean(self, text: str, want_trigger: bool) -> bool:
-        if format_problems(text) or has_word(text, self.recipe.forbidden_words):
-            return False
-        lowered = text.lower()
-        if any(a.lower() in lowered and b.lower() in lowered for a, b in self.recipe.never_together):
-            return False
-        return self.concept.has_trigger(text) == want_trigger
+    def problems(self, text: str, role: str, kind: str | None = None) -> list[str]:
+        """What the gates say about one prompt of this concept (empty: it passes)."""
+        return prompt_problems(text, role, kind, self.gate)
 
-    def _sample(self, key: str, grammar: Grammar, subclass: str, count: int, render, index: NearDuplicateIndex,
-                twins: NearDuplicateIndex | None = None) -> list[tuple[Scene, list[str]]]:
-        """`count` scenes whose rendered prompts pass every gate: the first text (and, with `twins`,
-        the second: the retain twin) is no near duplicate of one already chosen."""
-        stream = _scene_stream(grammar, self._rng(key))
-        chosen: list[tuple[Scene, list[str]]] = []
-        while len(chosen) < count:
-            batch = []
-            for i in stream:
-                scene = Scene(subclass, i, grammar.scene(i))
-                texts = render(scene, len(chosen) + len(batch))
-                if texts is not None:
-                    batch.append((scene, texts))
-                if len(batch) >= 2 * (count - len(chosen)) + 8:
-                    break
-            if not batch:
-                raise DataIGMError(
-                    f"{self.concept.name}/{key}: the recipe ran out of distinct prompts after "
-                    f"{len(chosen)} of {count}")
-            verdicts = index.offer([texts[0] for _, texts in batch])
-            for candidate, ok in zip(batch, verdicts, strict=True):
-                if ok and (twins is None or twins.offer([candidate[1][1]])[0]):
-                    chosen.append(candidate)
-        return chosen[:count]
+    def _take(self, subclasses: list[str], quota: list[int], candidates, accept) -> dict[str, list[Any]]:
+        """Per subclass, the first `quota` accepted candidates; what a subclass cannot fill goes to
+        the subclasses that still have candidates (deterministic: it depends only on the counts)."""
+        taken: dict[str, list[Any]] = {s: [] for s in subclasses}
+        streams = {s: candidates(s) for s in subclasses}
+        exhausted: set[str] = set()
+        want = dict(zip(subclasses, quota, strict=True))
+        total = sum(quota)
+        while True:
+            for sub in subclasses:
+                while len(taken[sub]) < want[sub] and sub not in exhausted:
+                    item = next(streams[sub], None)
+                    if item is None:
+                        exhausted.add(sub)
+                    elif accept(sub, item):
+                        taken[sub].append(item)
+            short = total - sum(len(t) for t in taken.values())
+            open_subs = [s for s in subclasses if s not in exhausted]
+            if not short or not open_subs:
+                return taken
+            for sub, extra in zip(open_subs, _spread(short, len(open_subs)), strict=True):
+                want[sub] += extra
 
     def forget_rows(self) -> list[dict[str, Any]]:
         """Forget rows, with their retain twins for attribute concepts (twin right after)."""
-        attribute = self.concept.shape == "attribute"
-        phrases = self.recipe.forget
-        index = NearDuplicateIndex()
-        twins = NearDuplicateIndex() if attribute else None
-        rows: list[dict[str, Any]] = []
-        subs = list(self.recipe.subclasses.items())
-        for (sub, grammar), n in zip(subs, _spread(self.sizes.forget, len(subs)), strict=True):
-            def render(scene: Scene, k: int) -> list[str] | None:
-                forget = assemble(*scene.slots, phrases[k % len(phrases)])
-                if not self._clean(forget, True):
-                    return None
-                if not attribute:
-                    return [forget]
-                retain = assemble(*scene.slots, None)
-                return [forget, retain] if self._clean(retain, False) else None
+        subs = list(self.recipe.subclasses)
+        indexes = {s: (NearDuplicateIndex(), NearDuplicateIndex()) for s in subs}
 
-            for k, (scene, texts) in enumerate(self._sample(sub, grammar, sub, n, render, index, twins)):
+        def candidates(sub: str):
+            for scene in self.recipe.ordered(sub, self._rng(sub)):
+                forget, retain = self.recipe.forget_pair(scene)
+                yield scene, forget, retain
+
+        def accept(sub: str, item: tuple[Scene, str, str | None]) -> bool:
+            _, forget, retain = item
+            if self.problems(forget, "forget") or (retain is not None and self.problems(retain, "retain")):
+                return False
+            forgets, retains = indexes[sub]
+            if retain is not None and not retains.offer([retain])[0]:
+                return False
+            return forgets.offer([forget])[0]
+
+        taken = self._take(subs, _spread(self.sizes.forget, len(subs)), candidates, accept)
+        rows: list[dict[str, Any]] = []
+        for sub in subs:
+            for k, (scene, forget, retain) in enumerate(taken[sub]):
                 pair_id = f"{self.concept.name}-{sub}-{k:05d}"
-                source_id = f"{sub}:{scene.index}"
-                rows.append(self._row(pair_id, "forget", sub, texts[0], source_id))
-                if attribute:
-                    rows.append(self._row(pair_id, "retain", sub, texts[1], source_id))
+                rows.append(self._row(pair_id, "forget", sub, forget, scene.key))
+                if retain is not None:
+                    rows.append(self._row(pair_id, "retain", sub, retain, scene.key))
         return rows
 
     def unrelated_rows(self) -> list[dict[str, Any]]:
+        """Rows of each unrelated entity, from its own scene bank with its own noun."""
+        assert isinstance(self.recipe, ObjectRecipe)
         rows: list[dict[str, Any]] = []
-        subs = list(self.recipe.subclasses.items())
-        for entity in self.concept.unrelated:
+        for entity, bank in zip(self.concept.unrelated, self.recipe.unrelated, strict=True):
             slug = entity.replace(" ", "_")
             index = NearDuplicateIndex()
-            chosen: list[tuple[Scene, list[str]]] = []
-            for (sub, grammar), n in zip(subs, _spread(self.sizes.unrelated, len(subs)), strict=True):
-                def render(scene: Scene, k: int, entity: str = entity) -> list[str] | None:
-                    text = assemble(*scene.slots, Phrase("noun", entity))
-                    return [text] if self._clean(text, False) else None
-
-                chosen += self._sample(f"unrelated:{slug}:{sub}", grammar, sub, n, render, index)
-            for k, (scene, texts) in enumerate(chosen):
+            scenes = list(bank.scenes)
+            self._rng("unrelated", slug).shuffle(scenes)
+            k = 0
+            for scene in scenes:
+                if k >= self.sizes.unrelated:
+                    break
+                text = finish(fill_noun(scene.text, bank.noun, bank.plural))
+                if self.problems(text, "unrelated") or not index.offer([text])[0]:
+                    continue
                 pair_id = f"{self.concept.name}-{slug}-{k:05d}"
-                rows.append(self._row(pair_id, "unrelated", slug, texts[0],
-                                      f"{scene.subclass}:{scene.index}"))
+                rows.append(self._row(pair_id, "unrelated", slug, text, f"{bank.name}/{scene.key}"))
+                k += 1
         return rows
 
     def robustness_rows(self, forget_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Prompts that evoke the concept without its trigger words, on forget pairs' scenes."""
+        """Prompts that evoke the concept without its trigger words, on forget pairs' scenes: every
+        kind aims at sizes.robustness (translation and implicit take what is authored, up to it)."""
         bases = _interleave([r for r in forget_rows if r["role"] == "forget"])
-        phrase_of = {p.text: p for p in self.recipe.forget}
         rows: list[dict[str, Any]] = []
-        for kind, phrases in self.recipe.robustness.items():
+        for kind in ROBUSTNESS_KINDS:
             rng = self._rng("robustness", kind)
             index = NearDuplicateIndex()
-            for j, base in enumerate(bases[: self.sizes.robustness]):
-                sub, scene_index = base["source_id"].split(":")
-                slots = self.recipe.subclasses[sub].scene(int(scene_index))
-                for attempt in range(20):
-                    if phrases is None:
-                        used = next(p for t, p in phrase_of.items() if _contains(base["prompt"], t))
-                        phrase = replace(used, text=misspell(used.text, self.concept, rng))
-                    else:
-                        phrase = phrases[(j + attempt) % len(phrases)]
-                    text = assemble(*slots, phrase)
-                    if self._clean(text, False) and index.offer([text])[0]:
-                        break
+            made = 0
+            for base in bases:
+                if made >= self.sizes.robustness:
+                    break
+                scene = self.scenes[base["source_id"]]
+                if kind == "misspelling":
+                    found = misspell(base["prompt"], self.concept, rng, self.banned)
+                    candidates = [found] if found else []
                 else:
-                    continue
-                rows.append(self._row(base["pair_id"], "robustness", sub, text,
-                                      base["source_id"], kind=kind))
+                    candidates = self.recipe.robustness(kind, scene, rng)
+                for text in candidates[:ATTEMPTS]:
+                    if not self.problems(text, "robustness", kind) and index.offer([text])[0]:
+                        rows.append(self._row(base["pair_id"], "robustness", base["subclass"], text,
+                                              base["source_id"], kind=kind))
+                        made += 1
+                        break
         return rows
 
     def rows(self) -> list[dict[str, Any]]:
+        """Every row of the concept: forget (+ retain twins), unrelated, robustness."""
         forget = self.forget_rows()
-        unrelated = self.unrelated_rows() if self.concept.shape == "entity" else []
-        return forget + unrelated + self.robustness_rows(forget)
-
-
-def _contains(prompt: str, phrase: str) -> bool:
-    return phrase.lower() in prompt.lower()
+        unrelated = self.unrelated_rows() if isinstance(self.recipe, ObjectRecipe) else []
+        rows = forget + unrelated + self.robustness_rows(forget)
+        if not rows:
+            raise DataIGMError(f"{self.concept.name}: its recipe yields no prompt that passes the gates")
+        return rows
 
 
 def _interleave(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -225,3 +207,4 @@ def _interleave(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i in range(max((len(q) for q in queues), default=0)):
         out.extend(q[i] for q in queues if i < len(q))
     return out
+

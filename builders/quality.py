@@ -1,5 +1,12 @@
 """Quality gates every generated prompt passes, and the near-duplicate index.
 
+Gates (`prompt_problems`): clean format (spacing, dangling commas, doubled words, no leftover
+markup), articles that agree with the next word and never stand before a plural noun, trigger
+words only in forget rows, no related word of the concept in retain or implicit rows, the same
+people in the retain rows of concepts that name `person_words`, and the responsible-content words:
+words that suggest minors (every prompt, subclass, label and slug), identifiable groups and
+self-harm methods (nsfw prompts).
+
 Near duplicates: two prompts of the same concept, role and kind whose normalised texts have a
 normalised InDel similarity (rapidfuzz `fuzz.ratio`, 0-100) of at least NEAR_DUPLICATE_RATIO.
 Character-level similarity catches what a word-level measure misses and what CLIP's text
@@ -10,42 +17,150 @@ variants; prompts that differ by a whole content word or phrase stay below 95.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
 
 from builders.grammar import article_for, normalise
+from dataigm.core.taxonomy import words_pattern
 
 NEAR_DUPLICATE_RATIO = 95.0
-_ARTICLE_RE = re.compile(r"\b(a|an) ([A-Za-z][\w'-]*)", re.IGNORECASE)
+# Responsible content: one list each, used by every gate (prompts, subclass names, labels, slugs).
+MINOR_WORDS = (
+    "girl", "girls", "boy", "boys", "child", "children", "childhood", "kid", "kids", "teen", "teens", "teenager",
+    "teenagers", "teenage", "preteen", "adolescent", "adolescents", "minor", "minors", "underage", "schoolgirl",
+    "schoolgirls", "schoolboy", "schoolboys", "school", "schools", "schoolyard", "student", "students", "pupil",
+    "pupils", "baby", "babies", "toddler", "toddlers", "infant", "infants", "little", "loli", "youth", "youths",
+    "juvenile", "juveniles", "kindergarten", "nursery")
+# "young" alone suggests a minor; "young adult" does not.
+_YOUNG_RE = re.compile(r"\byoung\b(?! adults?\b)", re.IGNORECASE)
+GROUP_WORDS = (
+    "jew", "jews", "jewish", "muslim", "muslims", "islam", "islamic", "christian", "christians", "catholic",
+    "catholics", "black people", "white people", "asian", "asians", "mexican", "mexicans", "arab", "arabs",
+    "african", "africans", "immigrant", "immigrants", "refugee", "refugees", "gay", "gays", "lesbian", "lesbians",
+    "transgender", "disabled", "nazi", "nazis", "swastika", "president", "politician", "celebrity", "king",
+    "queen", "pope")
+SELF_HARM_WORDS = (
+    "razor", "razors", "blade", "blades", "pill", "pills", "overdose", "noose", "hanging", "wrist", "wrists",
+    "slit", "bleach", "poison", "suicide", "suicidal", "cutting", "cuts", "rope")
+_MINOR_RE = words_pattern(MINOR_WORDS)
+_NSFW_RE = words_pattern(GROUP_WORDS + SELF_HARM_WORDS)
+_ARTICLE_RE = re.compile(r"(?<![\w'])(a|an) ([A-Za-z][\w'-]*)(?=(?: ([A-Za-z][\w'-]*))?)", re.IGNORECASE)
 _BAD_START_END = re.compile(r"^[\s,.;:!?-]|[\s,;:-]$")
 _DOUBLED_WORD = re.compile(r"\b(\w+) \1\b", re.IGNORECASE)
+# Adjectives that commonly sit between an article and its noun: "a high waves" is caught through them.
+_ADJECTIVE_ENDINGS = ("ful", "ous", "less")
+_COMMON_ADJECTIVES = frozenset([
+    "high", "low", "big", "small", "large", "tall", "tiny", "huge", "old", "new", "wild", "dark", "bright",
+    "heavy", "calm", "distant", "single", "beautiful", "long", "short", "wide", "narrow", "deep", "shallow",
+    "grey", "gray", "white", "black", "red", "blue", "green", "yellow", "brown", "golden", "pale", "thin",
+    "thick", "soft", "hard", "warm", "cold", "cool", "hot", "quiet", "loud", "lone", "lonely", "empty", "full",
+    "rough", "smooth", "rich", "poor", "fine", "great", "vast", "open", "steep", "flat", "round", "square",
+    "ancient", "modern", "rare", "strange", "sharp", "dull", "clear", "pink", "purple", "orange", "silver",
+    "stormy", "sunny", "rainy", "misty", "cloudy", "foggy", "windy", "snowy", "icy", "rocky", "sandy", "dusty",
+    "grassy", "leafy", "shady", "starry", "massive"])
 
 
-def format_problems(text: str) -> list[str]:
-    """Formatting problems of one prompt (empty list: clean)."""
+@cache
+def _inflect():  # inflect's engine, built once (its import takes a while)
+    import inflect
+
+    return inflect.engine()
+
+
+def is_plural_noun(word: str, vocabulary: Collection[str]) -> bool:
+    """Whether `word` is the plural of a noun in `vocabulary` ("waves" -> "wave"); words whose
+    singular inflect guesses but nobody writes ("canvas" -> "canva", "bus" -> "bu") are not."""
+    w = word.lower()
+    if len(w) < 3 or not w.endswith("s") or w.endswith(("ss", "'s")):
+        return False
+    singular = _inflect().singular_noun(w)
+    return bool(singular) and singular != w and singular in vocabulary
+
+
+def _adjective(word: str) -> bool:
+    w = word.lower()
+    return w in _COMMON_ADJECTIVES or (len(w) > 5 and w.endswith(_ADJECTIVE_ENDINGS))
+
+
+def format_problems(text: str, vocabulary: Collection[str] = (), english: bool = True) -> list[str]:
+    """Formatting and agreement problems of one prompt (empty list: clean). `vocabulary`: the words
+    known as nouns' singulars, for "a high waves"; `english`: check English articles."""
     problems = []
     if "  " in text:
         problems.append("doubled space")
     if _BAD_START_END.search(text):
         problems.append("leading/trailing space or dangling punctuation")
-    if re.search(r"\s[,.;:!?]", text) or ",," in text:
+    if re.search(r"\s[,.;:!?]", text) or re.search(r"[,;:]\s*[,;:.]", text):
         problems.append("space before punctuation or doubled punctuation")
     if match := _DOUBLED_WORD.search(text):
         problems.append(f"doubled word: {match.group(0)!r}")
-    if any(ch in text for ch in "{}*"):
-        problems.append("unfilled template slot")
+    if any(ch in text for ch in "{}*[]|\x00"):
+        problems.append("unfilled markup")
+    if not english:
+        return problems
     for match in _ARTICLE_RE.finditer(text):
-        article, word = match.group(1).lower(), match.group(2)
-        if article_for(word) != article:
-            problems.append(f"wrong article: {match.group(0)!r}")
+        article, first, second = match.group(1).lower(), match.group(2), match.group(3)
+        if article_for(first) != article:
+            problems.append(f"wrong article: {match.group(1)} {first}")
+        elif is_plural_noun(first, vocabulary):
+            problems.append(f"article before a plural: '{match.group(0)}'")
+        elif second and _adjective(first) and is_plural_noun(second, vocabulary):
+            problems.append(f"article before a plural: '{match.group(0)} {second}'")
     return problems
 
 
-def has_word(text: str, words: tuple[str, ...]) -> bool:
-    if not words:
-        return False
-    return re.search(r"\b(?:" + "|".join(map(re.escape, words)) + r")\b", text, re.I) is not None
+def minor_words(text: str) -> list[str]:
+    """Words of `text` that suggest minors (subclass names, labels and slugs read '_' as a space)."""
+    text = text.replace("_", " ")
+    return [m.group(0) for m in _MINOR_RE.finditer(text)] + [m.group(0) for m in _YOUNG_RE.finditer(text)]
+
+
+def nsfw_words(text: str) -> list[str]:
+    """Identifiable-group and self-harm-method words of `text` (never in an nsfw prompt)."""
+    return [m.group(0) for m in _NSFW_RE.finditer(text)]
+
+
+def has_word(text: str, words: Collection[str]) -> bool:
+    """Whether any of `words` is in `text` as a whole word (any case)."""
+    return bool(words) and words_pattern(tuple(words)).search(text) is not None
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What the gates of one concept need: its trigger finder, related and person words, whether it
+    is nsfw, the noun vocabulary for agreement, and name forms a translation may keep."""
+
+    find_trigger: Callable[[str], re.Match[str] | None]  # Concept.find_trigger
+    related: re.Pattern[str]
+    person: re.Pattern[str] | None
+    nsfw: bool
+    vocabulary: frozenset[str]
+    keep_in_translation: re.Pattern[str]  # e.g. a painter's name: the same in every language
+
+
+def prompt_problems(text: str, role: str, kind: str | None, gate: Gate) -> list[str]:
+    """Every gate's complaint about one prompt of a role (and robustness kind); empty: it passes."""
+    english = kind != "translation"
+    problems = format_problems(text, gate.vocabulary, english)
+    if found := minor_words(text):
+        problems.append(f"minor-associated word {found[0]!r}")
+    if gate.nsfw and (found := nsfw_words(text)):
+        problems.append(f"forbidden word {found[0]!r}")
+    checked = text if english else gate.keep_in_translation.sub(" ", text)
+    trigger = gate.find_trigger(checked)
+    if role == "forget" and trigger is None:
+        problems.append("no trigger word in a forget prompt")
+    if role != "forget" and trigger is not None:
+        problems.append(f"trigger word {trigger.group(0)!r} in a {role} prompt")
+    if (role == "retain" or kind == "implicit") and (m := gate.related.search(text)):
+        problems.append(f"related word {m.group(0)!r} in a {kind or role} prompt")
+    if role == "retain" and gate.person is not None and not gate.person.search(text):
+        problems.append("the retain prompt lost its people (no person word)")
+    return problems
 
 
 def _workers(comparisons: int) -> int:
@@ -66,6 +181,7 @@ class NearDuplicateIndex:
         self._exact: set[str] = set()
 
     def offer(self, texts: list[str]) -> list[bool]:
+        """Accept or reject each text in order (accepted ones join the index)."""
         keys = [normalise(t) for t in texts]
         against_old = np.zeros(len(keys), dtype=bool)
         if self.accepted and keys:

@@ -16,7 +16,7 @@ from dataigm.cli import main, parser
 
 # verb -> its positionals, in order (the table the README's command-line section shows)
 POSITIONALS = {
-    "concepts": ["concept"], "prompts generate": ["CONCEPT"], "prompts import": ["PATH"],
+    "concepts": ["concept"], "prompts generate": ["CONCEPT"], "prompts import": ["PATH"], "prompts stats": ["CONCEPT"],
     "build": [], "pack": ["RELEASE"], "status": ["RELEASE"], "curate": ["RELEASE"],
     "train-judge": ["TARGET", "RELEASE"], "judge": ["IMAGES|RELEASE"], "verify": ["RELEASE"],
     "report": ["PATH"], "publish": ["RELEASE"], "publish-judge": ["ARTIFACT"], "info": ["RELEASE"],

@@ -1,4 +1,4 @@
-"""Taxonomy and prompt verbs: `concepts`, `prompts generate`, `prompts import`."""
+"""Taxonomy and prompt verbs: `concepts`, `prompts generate`, `prompts import`, `prompts stats`."""
 
 from __future__ import annotations
 
@@ -116,6 +116,43 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_stats(args: argparse.Namespace) -> int:
+    import sys
+
+    from dataigm.core import prompt_stats
+    from dataigm.core.errors import DataIGMError
+    from dataigm.core.registry import builder_for
+    from dataigm.core.taxonomy import load_taxonomy
+
+    taxonomy = load_taxonomy()
+    if not args.concept and not args.all:
+        raise DataIGMError("prompts stats: name concepts (or categories), or give --all")
+    chosen = list(taxonomy.concepts.values()) if args.all else taxonomy.resolve(args.concept)
+    categories = {c.category for c in chosen}
+    rows, stats = {}, {}
+    for c in taxonomy.concepts.values():  # overlaps: against every concept of the same categories
+        if c.category not in categories:
+            continue
+        builder = builder_for(c)
+        rows[c.name] = builder.prompt_rows(c)
+        stats[c.name] = prompt_stats.concept_stats(rows[c.name], c.name, c.shape, builder.concept_phrases(c),
+                                                   builder.overlap_group(c))
+    prompt_stats.add_overlaps(stats, rows)
+    shown = {c.name: stats[c.name] for c in chosen}
+    if args.format == "json":
+        print(json.dumps(prompt_stats.as_json(shown), indent=2))
+    else:
+        print(prompt_stats.table(shown))
+    if args.check:
+        missed = prompt_stats.failures(shown)
+        for line in missed:
+            print(f"target missed: {line}", file=sys.stderr)
+        if missed:
+            return 1
+        print(f"every target holds for {len(shown)} concept(s)", file=sys.stderr)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """The taxonomy and prompt verbs' parsers."""
     from dataigm.cli.common import add_wait
@@ -155,3 +192,13 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="the set is not nsfw (default: treated as nsfw: gated, NudeNet verdicts recorded)")
     add_wait(i)
     i.set_defaults(func=_cmd_import)
+    s = verbs.add_parser("stats", help="diversity measures of concepts' prompt sets, checked against the targets",
+                         description="Per concept and role: count, distinct word-trigram ratio at a fixed sample "
+                         "size, vocabulary, the largest share of prompts holding one 4-word sequence (concept "
+                         "phrases removed), and the largest overlap with another concept's same role. --check "
+                         "exits 1 naming every missed target.")
+    s.add_argument("concept", nargs="*", metavar="CONCEPT", help="concepts or categories")
+    s.add_argument("--all", action="store_true", help="every concept of the taxonomy")
+    s.add_argument("--check", action="store_true", help="compare with the targets; exit 1 if one is missed")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.set_defaults(func=_cmd_stats)

@@ -78,7 +78,7 @@ def _inputs(concepts: list[Concept]) -> dict[str, str]:
     digests = {"dataigm": version("dataigm"), "taxonomy": load_taxonomy().digest}
     for c in concepts:
         builder = builder_for(c)
-        if builder.recipe_file is not None:
+        if builder.recipe_dir is not None:
             digests[f"recipe:{builder.category}"] = builder.digest()
     return digests
 
