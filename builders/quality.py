@@ -19,7 +19,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from functools import cache
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -64,21 +63,35 @@ _COMMON_ADJECTIVES = frozenset([
     "grassy", "leafy", "shady", "starry", "massive"])
 
 
-@cache
-def _inflect():  # inflect's engine, built once (its import takes a while)
-    import inflect
+# Plurals that do not end in -s, and words ending in -s that are singular (or either) in use.
+IRREGULAR_PLURALS = frozenset({"men", "women", "people", "feet", "teeth", "geese", "mice", "oxen", "lice"})
+_SINGULAR_S = frozenset({"news", "series", "species", "means", "lens", "gallows", "crossroads", "barracks",
+                         "headquarters", "innings", "physics", "mathematics", "kudos", "always", "perhaps"})
 
-    return inflect.engine()
+
+def singular_forms(word: str) -> list[str]:
+    """The singulars an English plural in -s could come from ("waves" -> wave; "churches" -> church;
+    "cherries" -> cherry; "wolves" -> wolf, wolfe)."""
+    w = word.lower()
+    out = [w[:-1]]
+    if w.endswith("es"):
+        out.append(w[:-2])
+    if w.endswith("ies"):
+        out.append(w[:-3] + "y")
+    if w.endswith("ves"):
+        out += [w[:-3] + "f", w[:-3] + "fe"]
+    return out
 
 
 def is_plural_noun(word: str, vocabulary: Collection[str]) -> bool:
-    """Whether `word` is the plural of a noun in `vocabulary` ("waves" -> "wave"); words whose
-    singular inflect guesses but nobody writes ("canvas" -> "canva", "bus" -> "bu") are not."""
+    """Whether `word` is the plural of a noun in `vocabulary` ("waves": "wave" is a word); a word
+    whose would-be singular nobody writes ("canvas" -> "canva", "bus" -> "bu") is not."""
     w = word.lower()
-    if len(w) < 3 or not w.endswith("s") or w.endswith(("ss", "'s")):
+    if w in IRREGULAR_PLURALS:
+        return True
+    if len(w) < 3 or not w.endswith("s") or w.endswith(("ss", "us", "is", "'s")) or w in _SINGULAR_S:
         return False
-    singular = _inflect().singular_noun(w)
-    return bool(singular) and singular != w and singular in vocabulary
+    return any(s in vocabulary for s in singular_forms(w) if s and s != w)
 
 
 def _adjective(word: str) -> bool:

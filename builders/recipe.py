@@ -262,8 +262,19 @@ def _rotated(items: list, rng: random.Random) -> list:
 
 # -- parsing helpers --------------------------------------------------------------------------------
 
+def parsed(path: Path) -> Any:
+    """A recipe file's parsed YAML, read once per version of the file."""
+    stat = path.stat() if path.exists() else None
+    return _parsed(path, stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
+
+
+@cache
+def _parsed(path: Path, mtime: int, size: int) -> Any:
+    return load_yaml(path)
+
+
 def _read(path: Path) -> dict[str, Any]:
-    raw = load_yaml(path)
+    raw = parsed(path)
     if not isinstance(raw, dict):
         raise RecipeError(f"{path}: expected a mapping at the top level")
     if raw.get("version") != VERSION:
@@ -433,8 +444,8 @@ def load_object_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str,
     banks: dict[str, Bank] = {}
     for stem, p in parts.items():
         bank = Bank(stem, p["noun"], p["plural"], tuple(s for ss in p["subclasses"].values() for s in ss))
-        banks.setdefault(_key(by_name[stem].describe), bank)
-        banks.setdefault(_key(p["noun"]), bank)
+        for name in (by_name[stem].describe, p["noun"], *by_name[stem].trigger_words):
+            banks.setdefault(_key(name), bank)
     for name, bank in _entity_banks(directory).items():
         banks.setdefault(_key(name), bank)
         banks.setdefault(_key(bank.noun), bank)
@@ -584,11 +595,13 @@ def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any]) 
 def vocabulary(*directories: Path) -> frozenset[str]:
     """Every word of the recipe files under these directories and the shipped ones: the real words
     a misspelling may not become, and the nouns whose plurals the agreement gate knows."""
-    return _vocabulary(tuple(sorted({RECIPES, *directories})))
+    shipped = RECIPES.resolve()
+    roots = {shipped, *(d.resolve() for d in directories if not d.resolve().is_relative_to(shipped))}
+    return frozenset().union(*(_vocabulary(tuple(sorted(p for p in root.rglob("*.yaml")))) for root in roots))
 
 
 @cache
-def _vocabulary(directories: tuple[Path, ...]) -> frozenset[str]:
+def _vocabulary(paths: tuple[Path, ...]) -> frozenset[str]:
     words: set[str] = set()
 
     def walk(value: Any) -> None:
@@ -602,7 +615,6 @@ def _vocabulary(directories: tuple[Path, ...]) -> frozenset[str]:
                 walk(k)
                 walk(v)
 
-    for directory in directories:
-        for path in sorted(directory.rglob("*.yaml")):
-            walk(load_yaml(path))
+    for path in paths:
+        walk(parsed(path))
     return frozenset(words)

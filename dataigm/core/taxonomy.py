@@ -252,9 +252,10 @@ def _check_schema_version(found: object, where: str) -> None:
 
 
 def load_yaml(path: Path) -> object:
-    """Parsed YAML of a taxonomy or recipe file; bad YAML is one line."""
+    """Parsed YAML of a taxonomy or recipe file (libyaml's safe loader where it is built); bad YAML
+    is one line."""
     try:
-        return yaml.safe_load(path.read_text())
+        return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError as exc:
         raise RecipeError(f"{path}: not valid YAML: {exc}") from None
     except OSError as exc:
