@@ -8,9 +8,10 @@ count keeps the earlier rows of every subclass (and so every earlier row).
 from __future__ import annotations
 
 import random
+import re
 from typing import Any
 
-from builders.grammar import fill_noun, finish
+from builders.grammar import article_for, fill_noun, finish
 from builders.quality import Gate, NearDuplicateIndex, prompt_problems
 from builders.recipe import ROBUSTNESS_KINDS, ConceptRecipe, ObjectRecipe, Scene, Sizes, StyleRecipe
 from dataigm.core.errors import DataIGMError
@@ -49,8 +50,14 @@ def misspell(text: str, concept: Concept, rng: random.Random, banned: frozenset[
             words[w] = word
             out = out[: match.start()] + " ".join(words) + out[match.end():]
         if out != text and fine:
-            return out
+            # a changed first letter may change the article ("a fish" -> "an ifsh")
+            return re.sub(r"(?<![\w'])([Aa]n?) ([\w@$]+)",
+                          lambda m: f"{_case(article_for(m.group(2)), m.group(1))} {m.group(2)}", out)
     return None
+
+
+def _case(article: str, like: str) -> str:
+    return article.capitalize() if like[:1].isupper() else article
 
 
 class PromptBuilder:
