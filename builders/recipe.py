@@ -120,9 +120,11 @@ class ConceptRecipe:
         return out
 
     def phrases(self) -> tuple[str, ...]:
-        """The literal concept phrases its forget prompts hold (what diversity measures leave out)."""
-        return tuple(sorted({m.group(1).strip(" ,") for scenes in self.subclasses.values() for s in scenes
-                             for m in spans(s.text)} - {""}))
+        """The literal concept phrases its prompts hold, the spans of forget prompts and the words
+        robustness prompts put in their place (what diversity measures leave out)."""
+        spanned = {m.group(1).strip(" ,") for scenes in self.subclasses.values() for s in scenes for m in spans(s.text)}
+        substituted = {a for kind in self.substitutions.values() for alts in kind.values() for a in alts}
+        return tuple(sorted((spanned | substituted) - {""}))
 
     def substitution_words(self) -> set[str]:
         """Every word of the concept's synonyms, paraphrases and translations (no misspelling may
@@ -147,12 +149,9 @@ class StyleRecipe(ConceptRecipe):
     motif_count: int = 0
 
     def ordered(self, subclass: str, rng: random.Random) -> list[Scene]:
-        """Motifs first (the painter's signature subjects), then the genre bank shuffled."""
-        scenes = list(self.subclasses[subclass])
-        motifs = [s for s in scenes if s.key.startswith("motif")]
-        rest = [s for s in scenes if not s.key.startswith("motif")]
-        rng.shuffle(rest)
-        return motifs + rest
+        """The painter's own order: motifs first (its signature subjects), then the genre bank in
+        the order the media allocation chose (load_style_dir)."""
+        return list(self.subclasses[subclass])
 
     def attach(self, template: str, name: str, language: str = "en") -> str:
         """An attachment with the painter's name form (and its gendered articles) filled in."""
@@ -180,10 +179,12 @@ class StyleRecipe(ConceptRecipe):
         return []
 
     def phrases(self) -> tuple[str, ...]:
-        """Its attachments with every name form, and its media: the engine's own words."""
+        """Its attachments with every name form, its media and technique clauses: the engine's own
+        words and the painter's."""
         forms = {n for n in (*self.names.values(), *[f for fs in self.name_forms.values() for f in fs]) if n}
         attached = {finish(self.attach(t, n)).strip(" ,") for t in self.attachments.get("en", ()) for n in forms}
-        return tuple(sorted(attached | {s.medium for ss in self.subclasses.values() for s in ss} - {""}))
+        media = {s.medium for ss in self.subclasses.values() for s in ss}
+        return tuple(sorted((attached | media | set(self.implicit_clauses)) - {""}))
 
     def substitution_words(self) -> set[str]:
         """Words of the painter's name forms and of its translated scenes."""
@@ -212,8 +213,8 @@ class ObjectRecipe(ConceptRecipe):
         return [finish(fill_noun(scene.text, f, self.plural)) for f in forms]
 
     def phrases(self) -> tuple[str, ...]:
-        """The noun (the concept phrase of every forget prompt)."""
-        return (self.noun,)
+        """The noun and the noun phrases robustness prompts put in its place."""
+        return tuple(sorted({self.noun, *(f for forms in self.noun_forms.values() for f in forms)}))
 
     def substitution_words(self) -> set[str]:
         """Words of the noun's synonyms, paraphrases and the translated scenes."""
@@ -554,6 +555,7 @@ def load_style_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str, 
     if not isinstance(raw["painters"], dict):
         raise RecipeError(f"{path}: painters: expected a mapping painter -> entry")
     recipes = {}
+    claims: Claims = {}
     for name, body in raw["painters"].items():
         where = f"{path}: painters.{name}"
         if name not in by_name:
@@ -567,23 +569,44 @@ def load_style_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str, 
         if list(concept.subclasses) != p["genres"]:
             raise RecipeError(f"{where}.genres: {p['genres']} differ from the taxonomy's subclasses "
                               f"{list(concept.subclasses)} (run scripts/sync_painter_genres.py)")
-        recipes[name] = _painter_recipe(concept, p, banks)
+        recipes[name] = _painter_recipe(concept, p, banks, claims)
     return recipes
 
 
-def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any]) -> StyleRecipe:
-    rng = random.Random(f"painter|{concept.name}")  # the painter's seed: its medium and attachment per scene
-    templates = banks["attachments"]["en"]
+# Media already given to a bank scene by the painters read so far: (genre, index) -> medium -> their
+# primary genres. A painter prefers, per scene, a medium of its own that no painter of another
+# primary genre used there, and tries those scenes first: painters of different primary genres
+# then rarely share a retain prompt (medium + scene).
+Claims = dict[tuple[str, int], dict[str, set[str]]]
+
+
+def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], claims: Claims) -> StyleRecipe:
+    rng = random.Random(f"painter|{concept.name}")  # the painter's seed: its media, attachments, scene order
+    templates, group = banks["attachments"]["en"], p["genres"][0]
+    per_genre = -(-STYLE_SIZES.forget * 6 // (5 * len(p["genres"])))  # the scenes it will likely use, +20 %
+
+    def scene(genre: str, key: str, medium: str, phrase: str, translations: tuple) -> Scene:
+        template = rng.choice(templates)
+        attached = attach_name(template, concept.display_name, p["gender"])
+        return Scene(genre, key, f"{medium} {phrase}[{attached}|]", translations, medium=medium, phrase=phrase,
+                     attachment=template)
+
     subclasses = {}
     for genre in p["genres"]:
-        scenes = []
-        for key, items in ((f"motif:{genre}", p["motifs"].get(genre, [])), (genre, banks["genres"][genre])):
-            for i, (phrase, translations) in enumerate(items):
-                medium, template = rng.choice(p["media"]), rng.choice(templates)
-                attached = attach_name(template, concept.display_name, p["gender"])
-                scenes.append(Scene(genre, f"{key}:{i}", f"{medium} {phrase}[{attached}|]", translations,
-                                    medium=medium, phrase=phrase, attachment=template))
-        subclasses[genre] = tuple(scenes)
+        motifs = [scene(genre, f"motif:{genre}:{i}", rng.choice(p["media"]), phrase, tr)
+                  for i, (phrase, tr) in enumerate(p["motifs"].get(genre, []))]
+        bank = list(enumerate(banks["genres"][genre]))
+        rng.shuffle(bank)
+        clean, shared = [], []
+        for i, (phrase, tr) in bank:
+            used = claims.setdefault((genre, i), {})
+            options = rng.sample(p["media"], len(p["media"]))
+            free = [m for m in options if used.get(m, set()) <= {group}]
+            (clean if free else shared).append((i, scene(genre, f"{genre}:{i}", (free or options)[0], phrase, tr)))
+        ordered = clean + shared
+        for i, s in ordered[:max(0, per_genre - len(motifs))]:
+            claims[(genre, i)].setdefault(s.medium, set()).add(group)
+        subclasses[genre] = tuple(motifs + [s for _, s in ordered])
     return StyleRecipe(
         concept=concept.name, source=f"dataigm:style/{concept.name}@v{VERSION}", sizes=STYLE_SIZES,
         subclasses=subclasses, name_forms={"synonym": p["synonym"], "paraphrase": p["paraphrase"]},
