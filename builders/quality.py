@@ -201,8 +201,11 @@ class NearDuplicateIndex:
             scores = process.cdist(keys, self.accepted, scorer=fuzz.ratio, dtype=np.uint8,
                                    score_cutoff=self.threshold, workers=_workers(len(keys) * len(self.accepted)))
             against_old = (scores >= self.threshold).any(axis=1)
-        within = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.uint8, score_cutoff=self.threshold,
-                               workers=_workers(len(keys) ** 2)) >= self.threshold
+        if len(keys) == 1:  # the usual call: one candidate, nothing to compare it with inside the batch
+            within = np.zeros((1, 1), dtype=bool)
+        else:
+            within = process.cdist(keys, keys, scorer=fuzz.ratio, dtype=np.uint8, score_cutoff=self.threshold,
+                                   workers=_workers(len(keys) ** 2)) >= self.threshold
         verdicts: list[bool] = []
         for i, key in enumerate(keys):
             ok = not against_old[i] and key not in self._exact
