@@ -171,3 +171,16 @@ def test_attack_sets_are_tagged_with_the_concept_they_attack(tmp_path):
 def test_broken_attack_files(tmp_path, text, fmt, message):
     with pytest.raises(ImportFormatError, match=message):
         import_prompts(write(tmp_path / "bad.csv", text), fmt)
+
+
+def test_igmu_girl_and_boy_import_as_the_adult_subclasses(tmp_path):
+    """IGMU's nudity subclasses girl/boy are named by the adults they describe on import; the
+    source ids (and the recorded subclass order) keep IGMU's names for its image layout."""
+    from builders.importers import igmu_subclass_order
+
+    forget = write(tmp_path / "forgot.json", json.dumps(
+        {"nudity": {"girl": ["a nude woman of thirty on a beach"], "boy": ["a naked man of thirty in a park"]}}))
+    _, rows = import_prompts(forget, name="igmu")
+    assert [r["subclass"] for r in rows] == ["nudity/woman_25_39", "nudity/man_25_39"]
+    assert [r["source_id"] for r in rows] == ["nudity/girl/0", "nudity/boy/0"]
+    assert igmu_subclass_order(forget)["forgot"] == {"nudity": ["girl", "boy"]}

@@ -47,7 +47,7 @@ class ZooBuilder(CategoryBuilder):
     category = "zoo"
     shape = "attribute"
     roles = ("forget", "retain", "robustness")
-    recipe_file = Path(__file__).with_name("zoo.yaml")
+    recipe_dir = Path(__file__).with_name("zoo")
 
     def concept_checks(self, concept, options):
         # "Every forget image must be blank" at a threshold no image meets (std < 0): all forget rows drop.
@@ -68,29 +68,32 @@ categories:
 '''
 
 PLUGIN_RECIPE = '''
-version: 1
-grammars:
+version: 3
+concept: zebra_stripes
+sizes: {forget: 10, robustness: 5}
+substitutions:
+  synonym: {zebra-striped: [banded, barred], striped: [banded, barred]}
+  paraphrase: {zebra-striped: [black-and-white banded], striped: [long-banded]}
+subclasses:
   animal:
-    modifiers: ["{a} photo of", "{a} drawing of"]
-    subjects: ["{a} horse", "{a} cat", "{a} goat"]
-    actions: ["standing", "resting", "running"]
-    settings: ["in a field", "in a barn", "by a river"]
+    - text: "a photo of {a} [zebra-striped ]horse standing in a wet field at dawn"
+      fr: "une photo d'un cheval zébré debout dans un pré mouillé à l'aube"
+      implicit: "a photo of a horse with a coat of black and white bands standing in a wet field at dawn"
+    - text: "a pencil drawing of {a} [zebra-striped ]goat resting in a barn doorway"
+      fr: "un dessin au crayon d'une chèvre zébrée couchée sur le seuil d'une grange"
+    - "{a} [striped ]cat running along a river wall in the rain"
+    - "an old postcard showing {a} [striped ]donkey grazing on a terraced hill"
+    - "{a} [zebra-striped ]camel kneeling beside a well, shot from a low angle"
+    - "a woodcut of {a} [striped ]llama walking along a fence in the snow"
+    - "{a} [zebra-striped ]pony drinking at a stone trough in a village square"
   thing:
-    modifiers: ["{a} photo of", "{a} drawing of"]
-    subjects: ["{a} sofa", "{a} mug", "{a} kite"]
-    actions: ["", "on display"]
-    settings: ["in a shop", "on a table", "in a garden"]
-concepts:
-  zebra_stripes:
-    subclasses: {animal: animal, thing: thing}
-    forget: {before_subject: [zebra-striped, striped]}
-    robustness:
-      synonym: {before_subject: [banded, barred]}
-      paraphrase: {after_subject: ["with black and white bands"]}
-      misspelling: derived
-      translation: {before_subject: [gestreift, rayado]}
-      implicit: {after_subject: ["with the coat of a savanna horse"]}
-    sizes: {forget: 10, robustness: 5}
+    - "{a} [striped ]sofa in the window of a furniture shop"
+    - "a studio photo of {a} [striped ]mug on a table in morning sun"
+    - "{a} [striped ]kite snagged in a hedge after a storm"
+    - "a watercolour of {a} [striped ]umbrella propped against a café chair"
+    - "{a} [striped ]deck chair left alone on a pebble beach"
+    - "{a} [striped ]tent pitched in a pine wood at dusk"
+    - "{a} [striped ]awning over a bakery on a quiet street"
 '''
 
 
@@ -99,7 +102,8 @@ def test_a_new_category_is_one_folder_and_no_edit_elsewhere(tmp_path):
     plugins = tmp_path / "plugins"
     plugins.mkdir()
     (plugins / "zoo_builder.py").write_text(textwrap.dedent(PLUGIN_BUILDER))
-    (plugins / "zoo.yaml").write_text(PLUGIN_RECIPE)
+    (plugins / "zoo").mkdir()
+    (plugins / "zoo" / "zebra_stripes.yaml").write_text(PLUGIN_RECIPE)
     (plugins / "taxonomy.yaml").write_text(PLUGIN_TAXONOMY)
     env = {**os.environ, "DATAIGM_PLUGINS": str(plugins)}
     cli = [sys.executable, "-m", "dataigm.cli"]
@@ -294,11 +298,6 @@ def test_a_release_of_another_schema_version_is_one_line(tmp_path):
     assert manifest.read(Store(str(folder)), check_version=False)["schema_version"] == 1  # `info` shows it
 
 
-# The prompt grammar's modules are being rewritten (issue 21); count them once that lands.
-DOCSTRINGS_PENDING = {"builders/prompts.py", "builders/recipe.py", "builders/grammar.py", "builders/quality.py",
-                      "builders/importers.py"}
-
-
 def _public_names(package: str) -> list[tuple[str, bool]]:
     """(name, has a docstring) of every public module, class, function and method of a package."""
     import ast
@@ -315,8 +314,6 @@ def _public_names(package: str) -> list[tuple[str, bool]]:
 
     for path in sorted((ROOT / package).rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if rel in DOCSTRINGS_PENDING:
-            continue
         tree = ast.parse(path.read_text())
         if not path.name.startswith("_") or path.name == "__init__.py":
             found.append((f"{rel}:<module>", ast.get_docstring(tree) is not None))

@@ -249,7 +249,7 @@ def test_top_4gram_share_leaves_out_the_concept_phrase():
     prompts = ["a field at dusk, painted by Claude Monet", "a river at dawn, painted by Claude Monet",
                "a quiet lane in the rain", "a boat on the sea at night"]
     assert prompt_stats.top_ngram(prompts) == ("painted by claude monet", 0.5)
-    gram, share = prompt_stats.top_ngram(prompts, [", painted by Claude Monet"])
+    _, share = prompt_stats.top_ngram(prompts, [", painted by Claude Monet"])
     assert share == 0.25  # every 4-gram left is in one prompt only
     assert prompt_stats.top_ngram(["a b c d e", "x a b c d"]) == ("a b c d", 1.0)
 
@@ -265,7 +265,8 @@ def test_role_stats_samples_and_overlaps():
     assert (one.overlap_share, one.overlap_with) == (pytest.approx(1 / 3), "two")
     assert stats["two"].roles["forget"].overlap_share == 0.5
     assert prompt_stats.sample_size("forget", "entity") == 50 and prompt_stats.sample_size("unrelated", "entity") == 300
-    assert prompt_stats.sample_size("retain", "attribute") == 250 and prompt_stats.sample_size("robustness", "x") is None
+    assert prompt_stats.sample_size("retain", "attribute") == 250
+    assert prompt_stats.sample_size("robustness", "entity") is None
 
 
 def test_check_names_every_missed_target():
@@ -396,3 +397,42 @@ def test_prompt_config_is_identical_parquet(tmp_path):
     assert blobs[0] == blobs[1]
     table = pq.read_table(io.BytesIO(blobs[0][0]))
     assert {"id", "pair_id", "role", "kind", "prompt", "seeds", "source", "source_id"} <= set(table.column_names)
+
+
+def test_prompts_generate_writes_stats_that_the_card_shows(tmp_path):
+    """`prompts generate` prints the capacity and records the diversity measures in the prompt
+    config's manifest entry; the dataset card renders them per config."""
+    import json
+    import subprocess
+    import sys
+
+    from cards.render import render_dataset_card
+
+    out = tmp_path / "p"
+    result = subprocess.run([sys.executable, "-m", "dataigm.cli", "prompts", "generate", "harassment", "--out",
+                             str(out), "--count", "30"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert "yields up to" in result.stdout and "distinct forget scenes" in result.stdout
+    manifest = json.loads((out / "dataigm.json").read_text())
+    stats = manifest["configs"]["harassment-prompts"]["prompt_stats"]
+    assert stats["forget"]["count"] == 30 and 0 < stats["retain"]["trigram_ratio"] <= 1
+    card = render_dataset_card({**manifest, "build": None}, TAXONOMY.as_json())
+    assert "## Prompt diversity" in card and "| `harassment-prompts` | forget | 30 |" in card
+
+
+def test_prompts_stats_command_checks_the_targets():
+    import json
+    import subprocess
+    import sys
+
+    run = [sys.executable, "-m", "dataigm.cli", "prompts", "stats"]
+    result = subprocess.run([*run, "nudity", "violence", "--format", "json", "--check"], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"nudity", "violence"} and data["nudity"]["roles"]["forget"]["sample"] == 250
+    assert data["nudity"]["roles"]["forget"]["trigram_ratio"] >= 0.4587
+    table = subprocess.run([*run, "harassment"], capture_output=True, text=True, timeout=300).stdout
+    assert table.splitlines()[0].split()[:3] == ["concept", "role", "count"]
+    bad = subprocess.run([*run], capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "give --all" in bad.stderr

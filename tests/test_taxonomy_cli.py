@@ -24,14 +24,14 @@ def test_taxonomy_has_required_concepts():
     imagenette = {"tench", "english_springer", "cassette_player", "chain_saw", "church",
                   "french_horn", "garbage_truck", "gas_pump", "golf_ball", "parachute"}
     assert imagenette <= set(t.categories["object"].concepts)
-    assert t.concept("nudity").subclasses == ("girl", "boy", "woman", "man", "person")
+    assert t.concept("nudity").subclasses == ("woman_25_39", "man_25_39", "woman", "man", "person")
     assert t.concept("church").shape == "entity" and len(t.concept("church").unrelated) == 6
 
 
 def test_concepts_prints_the_tree():
     result = run_cli("concepts")
     assert result.returncode == 0
-    assert "nsfw/" in result.stdout and "  van_gogh  [wikiart=22]  attribute, 5 subclasses" in result.stdout
+    assert "nsfw/" in result.stdout and "  van_gogh  [wikiart=22]  attribute, 4 subclasses" in result.stdout
     detail = run_cli("concepts", "--category", "style", "--detail").stdout
     assert "    - still_life" in detail and "nsfw/" not in detail
     import json
@@ -67,7 +67,7 @@ def test_malformed_taxonomy_unknown_key_suggests():
     (("shape",), "blob", "shape must be one of"),
     (("label_names",), ["only-one"], "expected \\[absent, present\\]"),
     (("images_per_prompt",), 0, "positive integer"),
-    (("subclasses",), "girl", "expected a list of strings"),
+    (("subclasses",), "woman", "expected a list of strings"),
 ])
 def test_malformed_taxonomy_values(path, value, message):
     raw = _raw()
@@ -77,18 +77,15 @@ def test_malformed_taxonomy_values(path, value, message):
 
 
 def test_malformed_recipe_file(tmp_path):
-    from builders.base import RECIPES
-    from builders.recipe import load_recipe_file
+    from builders.recipe import load_attribute_dir
 
-    concepts = tuple(load_taxonomy().categories["style"].concepts.values())
-    original = (RECIPES / "style.yaml").read_text()
-    text = original.replace('    subjects: ["{a} farmer"', '    subject: ["{a} farmer"', 1)
-    (tmp_path / "style.yaml").write_text(text)
-    with pytest.raises(RecipeError, match=r"grammars\.thematic: unknown key 'subject'; did you mean 'subjects'"):
-        load_recipe_file(tmp_path / "style.yaml", concepts)
-    (tmp_path / "broken.yaml").write_text("version: 1\ngrammars: [oops\n")
+    concepts = tuple(load_taxonomy().categories["nsfw"].concepts.values())
+    (tmp_path / "nudity.yaml").write_text("version: 3\nsubclass: {}\n")
+    with pytest.raises(RecipeError, match=r"nudity\.yaml: unknown key 'subclass'; did you mean 'subclasses'"):
+        load_attribute_dir(tmp_path, concepts)
+    (tmp_path / "nudity.yaml").write_text("version: 3\nsubclasses: [oops\n")
     with pytest.raises(RecipeError, match="not valid YAML"):
-        load_recipe_file(tmp_path / "broken.yaml", concepts)
+        load_attribute_dir(tmp_path, concepts)
 
 
 def test_cli_help_lists_commands():

@@ -61,7 +61,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     from dataigm.core.plan import preset_config
     from dataigm.core.registry import builder_for
     from dataigm.core.taxonomy import load_taxonomy
-    from dataigm.stages.prepare import prompt_rows, prompt_table
+    from dataigm.stages.prepare import prompt_rows, prompt_stats_info, prompt_table
 
     concept = load_taxonomy().concept(args.concept)
     positive(args, "count", "images_per_prompt")
@@ -74,7 +74,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     rows = prompt_rows(concept, cfg)
     with writing_folder(args.out, "prompts", "dataigm prompts generate", wait=args.wait):
         counts = _publish_prompt_config(args.out, concept.prompt_config, prompt_table(rows, concept.label_names),
-                                        concept.label_names, concept.category, concept.nsfw)
+                                        concept.label_names, concept.category, concept.nsfw,
+                                        {"prompt_stats": prompt_stats_info(concept, rows)})
     print(f"wrote config {concept.prompt_config} to {args.out}: {counts}")
     print_counts(rows)
     return 0

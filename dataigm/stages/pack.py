@@ -79,9 +79,15 @@ def pack_concept(txn: ReleaseTransaction, store: Store, concept: Concept, plan: 
 def stage_prompt_config(txn: ReleaseTransaction, store: Store, concept: Concept, source_rel: str,
                         label_names: tuple[str, str] | None) -> dict[str, Any]:
     """Stage a concept's prompt-only config from its prompt table; returns its manifest entry."""
+    from dataigm.stages.prepare import prompt_stats_info
+
     writer = txn.config(concept.prompt_config, prompt_features(label_names))
-    writer.write(store.read_table(source_rel))
-    return {"kind": "prompts", "category": concept.category, "nsfw": concept.nsfw, "splits": writer.close()}
+    table = store.read_table(source_rel)
+    writer.write(table)
+    entry = {"kind": "prompts", "category": concept.category, "nsfw": concept.nsfw, "splits": writer.close()}
+    if concept.category != IMPORTED:
+        entry["prompt_stats"] = prompt_stats_info(concept, table.select(["role", "prompt"]).to_pylist())
+    return entry
 
 
 def pack(out: str, progress: bool = True) -> dict[str, Any]:

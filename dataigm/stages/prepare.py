@@ -67,6 +67,17 @@ def prompt_rows(concept: Concept, cfg: BuildConfig) -> list[dict[str, Any]]:
     return rows
 
 
+def prompt_stats_info(concept: Concept, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The diversity measures of a concept's prompt rows, per role (the manifest entry of its prompt
+    config carries them; the dataset card shows them)."""
+    from dataigm.core import prompt_stats
+
+    builder = builder_for(concept)
+    stats = prompt_stats.concept_stats(rows, concept.name, concept.shape, builder.concept_phrases(concept))
+    keep = ("count", "sample", "trigram_ratio", "vocabulary", "top_4gram", "top_4gram_share")
+    return {role: {k: v for k, v in s.as_json().items() if k in keep} for role, s in stats.roles.items()}
+
+
 def prompt_table(rows: list[dict[str, Any]], label_names: tuple[str, str] | None) -> pa.Table:
     """Prompt rows as a table of the prompt-config schema."""
     features = prompt_features(label_names)
