@@ -183,7 +183,12 @@ class StyleRecipe(ConceptRecipe):
         words and the painter's."""
         forms = {n for n in (*self.names.values(), *[f for fs in self.name_forms.values() for f in fs]) if n}
         attached = {finish(self.attach(t, n)).strip(" ,") for t in self.attachments.get("en", ()) for n in forms}
-        media = {s.medium for ss in self.subclasses.values() for s in ss}
+        for language, templates in self.attachments.items():  # translated attachments, with the name there
+            name = self.names.get(language)
+            if language != "en" and name:
+                attached |= {french_contractions(self.attach(t, name, language)).strip(" ,") for t in templates}
+        used = {s.medium for ss in self.subclasses.values() for s in ss}
+        media = used | {m for table in self.media.values() for en, m in table.items() if en in used}
         return tuple(sorted((attached | media | set(self.implicit_clauses)) - {""}))
 
     def substitution_words(self) -> set[str]:
