@@ -573,7 +573,7 @@ def load_style_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str, 
         concept = by_name[name]
         if list(concept.subclasses) != p["genres"]:
             raise RecipeError(f"{where}.genres: {p['genres']} differ from the taxonomy's subclasses "
-                              f"{list(concept.subclasses)} (run scripts/sync_painter_genres.py)")
+                              f"{list(concept.subclasses)} (a painter's subclasses in taxonomy.yaml are its genres)")
         recipes[name] = _painter_recipe(concept, p, banks, claims)
     return recipes
 
