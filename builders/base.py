@@ -85,10 +85,6 @@ class CategoryBuilder:
         """The concept's prompt rows: the one entry point the stages use."""
         return self.prompt_builder(concept, base_seed, prompt_count, images_per_prompt).rows()
 
-    def capacity(self, concept: Concept) -> int:
-        """How many distinct forget scenes the concept's recipe holds."""
-        return self.recipe(concept).capacity
-
     def concept_phrases(self, concept: Concept) -> tuple[str, ...]:
         """The literal phrases that name the concept in its prompts (trigger words, spans, the
         painter's attachments and media, the object's noun): diversity measures leave them out."""

@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from builders.grammar import article_for, fill_noun, finish
-from builders.quality import Gate, NearDuplicateIndex, prompt_problems
+from builders.quality import Gate, NearDuplicateIndex, minor_words, prompt_problems
 from builders.recipe import ROBUSTNESS_KINDS, ConceptRecipe, ObjectRecipe, Scene, Sizes, StyleRecipe
 from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import image_seed, split_of
@@ -66,6 +66,10 @@ class PromptBuilder:
     def __init__(self, concept: Concept, recipe: ConceptRecipe, base_seed: int = 0,
                  sizes: Sizes | None = None, images_per_prompt: int | None = None,
                  vocabulary: frozenset[str] = frozenset()):
+        named = [n for n in (concept.name, *concept.subclasses, *concept.label_names) if minor_words(n)]
+        if named:
+            raise DataIGMError(f"{concept.name}: {named[0]!r} suggests minors; name subclasses, labels and "
+                               "concepts by the adults they describe")
         self.concept, self.recipe, self.base_seed = concept, recipe, base_seed
         self.sizes = sizes or recipe.sizes
         self.images_per_prompt = images_per_prompt or concept.images_per_prompt

@@ -137,11 +137,6 @@ def nsfw_words(text: str) -> list[str]:
     return [m.group(0) for m in _NSFW_RE.finditer(text)]
 
 
-def has_word(text: str, words: Collection[str]) -> bool:
-    """Whether any of `words` is in `text` as a whole word (any case)."""
-    return bool(words) and words_pattern(tuple(words)).search(text) is not None
-
-
 @dataclass(frozen=True)
 class Gate:
     """What the gates of one concept need: its trigger finder, related and person words, whether it

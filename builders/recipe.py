@@ -146,7 +146,6 @@ class StyleRecipe(ConceptRecipe):
     gender: str = "m"
     attachments: dict[str, tuple[str, ...]] = field(default_factory=dict)
     media: dict[str, dict[str, str]] = field(default_factory=dict)  # language -> English medium -> translation
-    motif_count: int = 0
 
     def ordered(self, subclass: str, rng: random.Random) -> list[Scene]:
         """The painter's own order: motifs first (its signature subjects), then the genre bank in
@@ -616,8 +615,7 @@ def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], 
         concept=concept.name, source=f"dataigm:style/{concept.name}@v{VERSION}", sizes=STYLE_SIZES,
         subclasses=subclasses, name_forms={"synonym": p["synonym"], "paraphrase": p["paraphrase"]},
         implicit_clauses=p["implicit"], names={"en": concept.display_name, **p["names"]}, gender=p["gender"],
-        attachments=banks["attachments"], media=banks["media"],
-        motif_count=sum(len(m) for m in p["motifs"].values()))
+        attachments=banks["attachments"], media=banks["media"])
 
 
 def vocabulary(*directories: Path) -> frozenset[str]:

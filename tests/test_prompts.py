@@ -226,6 +226,24 @@ def test_prompt_gates_per_role():
         "trigger word 'harassment' in a robustness prompt"]
 
 
+def test_a_concept_named_with_a_minor_word_is_refused(tmp_path):
+    from dataclasses import replace
+
+    from dataigm.core.errors import DataIGMError
+
+    d = stripes_dir(tmp_path / "zoo")
+    recipe = load_attribute_dir(d, (STRIPES,))["stripes"]
+    with pytest.raises(DataIGMError, match="'girl' suggests minors"):
+        PromptBuilder(replace(STRIPES, subclasses=("girl", "thing")), recipe)
+
+
+def test_people_stay_in_harassment_and_illegal_activity_retains():
+    for name in ("harassment", "illegal_activity"):
+        concept = TAXONOMY.concept(name)
+        recipe = builder_for(concept).recipe(concept)
+        assert {"man", "woman"} <= set(recipe.person_words), name
+
+
 def test_no_minor_words_in_subclasses_labels_or_slugs():
     for concept in TAXONOMY.concepts.values():
         for name in (concept.name, *concept.subclasses, *concept.label_names):
