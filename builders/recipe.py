@@ -252,6 +252,10 @@ def attach_name(template: str, name: str, gender: str, language: str = "en") -> 
     return re.sub(r"( ?)\{(\w+)\}", sub, template)
 
 
+def _even(total: int, parts: int) -> list[int]:
+    return [total // parts + (i < total % parts) for i in range(parts)]
+
+
 def possessive(name: str) -> str:
     """'Monet's', 'Frans Hals's'."""
     return f"{name}'s"
@@ -577,10 +581,11 @@ def load_style_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str, 
     return recipes
 
 
-# Media already given to a bank scene by the painters read so far: (genre, index) -> medium -> their
-# primary genres. A painter prefers, per scene, a medium of its own that no painter of another
-# primary genre used there, and tries those scenes first: painters of different primary genres
-# then rarely share a retain prompt (medium + scene).
+# Bank scenes the painters read so far are likely to use, with the medium each gave it: (genre,
+# index) -> medium -> their primary genres. Each of a painter's media gets an even share of the
+# scenes it will likely use, taken from scenes that no painter of another primary genre uses in
+# that medium, so painters of different primary genres rarely share a retain prompt (medium + scene)
+# and every painter keeps its media in even measure.
 Claims = dict[tuple[str, int], dict[str, set[str]]]
 
 
@@ -601,16 +606,19 @@ def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], 
                   for i, (phrase, tr) in enumerate(p["motifs"].get(genre, []))]
         bank = list(enumerate(banks["genres"][genre]))
         rng.shuffle(bank)
-        clean, shared = [], []
-        for i, (phrase, tr) in bank:
-            used = claims.setdefault((genre, i), {})
-            options = rng.sample(p["media"], len(p["media"]))
-            free = [m for m in options if used.get(m, set()) <= {group}]
-            (clean if free else shared).append((i, scene(genre, f"{genre}:{i}", (free or options)[0], phrase, tr)))
-        ordered = clean + shared
-        for i, s in ordered[:max(0, per_genre - len(motifs))]:
-            claims[(genre, i)].setdefault(s.medium, set()).add(group)
-        subclasses[genre] = tuple(motifs + [s for _, s in ordered])
+        wanted = max(0, per_genre - len(motifs))
+        media = rng.sample(p["media"], len(p["media"]))
+        chosen: dict[int, str] = {}  # position in the shuffled bank -> medium: each medium its share,
+        for medium, share in zip(media, _even(wanted, len(media)), strict=True):  # on scenes free for it
+            free = [k for k, (i, _) in enumerate(bank) if k not in chosen
+                    and claims.get((genre, i), {}).get(medium, set()) <= {group}]
+            chosen.update((k, medium) for k in free[:share])
+        ordered = [k for k in range(len(bank)) if k in chosen] + [k for k in range(len(bank)) if k not in chosen]
+        picked = [(bank[k][0], scene(genre, f"{genre}:{bank[k][0]}", chosen.get(k) or rng.choice(media),
+                                     *bank[k][1])) for k in ordered]
+        for i, s in picked[:wanted]:
+            claims.setdefault((genre, i), {}).setdefault(s.medium, set()).add(group)
+        subclasses[genre] = tuple(motifs + [s for _, s in picked])
     return StyleRecipe(
         concept=concept.name, source=f"dataigm:style/{concept.name}@v{VERSION}", sizes=STYLE_SIZES,
         subclasses=subclasses, name_forms={"synonym": p["synonym"], "paraphrase": p["paraphrase"]},
