@@ -300,6 +300,8 @@ def test_check_names_every_missed_target():
     assert "van_gogh: forget: 100% of prompts hold 'painting of a field' (at most 10%)" in found
     assert "van_gogh: retain distinct-trigram ratio 0.500 < 0.6 (first 2)" in found
     assert any("van_gogh: shares 100% of its retain prompts with monet (landscape vs portrait" in f for f in found)
+    # --check on some concepts names the others they overlap with
+    assert any("with monet (landscape vs portrait" in f for f in prompt_stats.failures({"van_gogh": stats["van_gogh"]}))
 
 
 # -- the shipped recipes --------------------------------------------------------------------------------

@@ -105,7 +105,8 @@ class ConceptStats:
     shape: str
     roles: dict[str, RoleStats]
     group: str | None = None  # concepts of different groups must not share retains (painters: genre)
-    group_overlap: dict[str, float] = field(default_factory=dict)  # other group's concept -> retain share
+    # another group's concept -> (share of this concept's retain prompts it also has, its group)
+    group_overlap: dict[str, tuple[float, str]] = field(default_factory=dict)
 
 
 def role_stats(prompts: Sequence[str], role: str, shape: str, phrases: Iterable[str] = ()) -> RoleStats:
@@ -148,7 +149,7 @@ def add_overlaps(stats: Mapping[str, ConceptStats], rows: Mapping[str, Sequence[
                     best, share = other, common
                 if role == "retain" and cs.group and stats.get(other) and stats[other].group \
                         and stats[other].group != cs.group and common:
-                    cs.group_overlap[other] = common
+                    cs.group_overlap[other] = (common, stats[other].group or "")
             rs.overlap_share, rs.overlap_with = share, best
 
 
@@ -169,10 +170,10 @@ def failures(stats: Mapping[str, ConceptStats]) -> list[str]:
             if rs.top_4gram_share > MAX_NGRAM_SHARE:
                 out.append(f"{name}: {role}: {rs.top_4gram_share:.0%} of prompts hold {rs.top_4gram!r} "
                            f"(at most {MAX_NGRAM_SHARE:.0%})")
-        for other, share in sorted(cs.group_overlap.items()):
+        for other, (share, group) in sorted(cs.group_overlap.items()):
             if share > MAX_GROUP_OVERLAP:
                 out.append(f"{name}: shares {share:.0%} of its retain prompts with {other} ({cs.group} vs "
-                           f"{stats[other].group}; at most {MAX_GROUP_OVERLAP:.0%})")
+                           f"{group}; at most {MAX_GROUP_OVERLAP:.0%})")
     return out
 
 
@@ -193,6 +194,6 @@ def as_json(stats: Mapping[str, ConceptStats]) -> dict[str, Any]:
     """Every concept's measures as JSON."""
     return {name: {"shape": cs.shape, "group": cs.group,
                    "roles": {r: s.as_json() for r, s in cs.roles.items()},
-                   **({"group_overlap": {k: round(v, 4) for k, v in cs.group_overlap.items()}}
+                   **({"group_overlap": {k: round(v, 4) for k, (v, _) in cs.group_overlap.items()}}
                       if cs.group_overlap else {})}
             for name, cs in stats.items()}
