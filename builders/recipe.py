@@ -61,9 +61,10 @@ class Scene:
     text: str
     translations: tuple[tuple[str, str], ...] = ()
     implicit: str | None = None
-    medium: str = ""
+    medium: str = ""  # the medium as genres.yaml lists it (the key of its translations)
     phrase: str = ""
     attachment: str = ""
+    opener: str = ""  # the medium as the English prompt says it, sized ("a small oil painting of")
 
 
 @dataclass(frozen=True)
@@ -161,9 +162,9 @@ class StyleRecipe(ConceptRecipe):
         scene with a clause of the painter's technique."""
         if kind in ("synonym", "paraphrase"):
             forms = _rotated(list(self.name_forms.get(kind, ())), rng)
-            return [finish(f"{scene.medium} {scene.phrase}{self.attach(scene.attachment, f)}") for f in forms]
+            return [finish(f"{scene.opener} {scene.phrase}{self.attach(scene.attachment, f)}") for f in forms]
         if kind == "implicit":
-            retain = finish(f"{scene.medium} {scene.phrase}")
+            retain = finish(f"{scene.opener} {scene.phrase}")
             return [f"{retain}, {clause}" for clause in _rotated(list(self.implicit_clauses), rng)]
         if kind == "translation":
             out = []
@@ -187,7 +188,8 @@ class StyleRecipe(ConceptRecipe):
             if language != "en" and name:
                 attached |= {french_contractions(self.attach(t, name, language)).strip(" ,") for t in templates}
         used = {s.medium for ss in self.subclasses.values() for s in ss}
-        media = used | {m for table in self.media.values() for en, m in table.items() if en in used}
+        media = {s.opener for ss in self.subclasses.values() for s in ss}
+        media |= {m for table in self.media.values() for en, m in table.items() if en in used}
         return tuple(sorted((attached | media | set(self.implicit_clauses)) - {""}))
 
     def substitution_words(self) -> set[str]:
@@ -581,12 +583,23 @@ def load_style_dir(directory: Path, concepts: tuple[Concept, ...]) -> dict[str, 
     return recipes
 
 
-# Bank scenes the painters read so far are likely to use, with the medium each gave it: (genre,
-# index) -> medium -> their primary genres. Each of a painter's media gets an even share of the
-# scenes it will likely use, taken from scenes that no painter of another primary genre uses in
-# that medium, so painters of different primary genres rarely share a retain prompt (medium + scene)
-# and every painter keeps its media in even measure.
+# Bank scenes the painters read so far are likely to use, with the opener each gave it: (genre,
+# index) -> opener -> their primary genres. Each of a painter's openers (its media, sized) gets an
+# even share of the scenes it will likely use, taken from scenes that no painter of another primary
+# genre uses with that opener, so painters of different primary genres rarely share a retain prompt
+# (opener + scene) and every painter keeps its media in even measure.
 Claims = dict[tuple[str, int], dict[str, set[str]]]
+
+# Size and finish words that say nothing of a painter's style: each medium is also said in these
+# forms ("a small oil painting of"), so painters who share a genre bank and a medium still rarely
+# write the same retain prompt (medium + scene).
+SIZES = ("small", "large", "unfinished")
+
+
+def sized_openers(medium: str) -> list[str]:
+    """A medium opener and its sized forms: "an oil painting of", "a small oil painting of", ..."""
+    bare = re.sub(r"^(?:a|an) ", "", medium)
+    return [medium, *(finish(f"{{a}} {size} {bare}") for size in SIZES)]
 
 
 def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], claims: Claims) -> StyleRecipe:
@@ -594,30 +607,32 @@ def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], 
     templates, group = banks["attachments"]["en"], p["genres"][0]
     per_genre = -(-STYLE_SIZES.forget * 6 // (5 * len(p["genres"])))  # the scenes it will likely use, +20 %
 
-    def scene(genre: str, key: str, medium: str, phrase: str, translations: tuple) -> Scene:
+    medium_of = {opener: medium for medium in p["media"] for opener in sized_openers(medium)}
+
+    def scene(genre: str, key: str, opener: str, phrase: str, translations: tuple) -> Scene:
         template = rng.choice(templates)
         attached = attach_name(template, concept.display_name, p["gender"])
-        return Scene(genre, key, f"{medium} {phrase}[{attached}|]", translations, medium=medium, phrase=phrase,
-                     attachment=template)
+        return Scene(genre, key, f"{opener} {phrase}[{attached}|]", translations, medium=medium_of[opener],
+                     phrase=phrase, attachment=template, opener=opener)
 
     subclasses = {}
     for genre in p["genres"]:
-        motifs = [scene(genre, f"motif:{genre}:{i}", rng.choice(p["media"]), phrase, tr)
+        motifs = [scene(genre, f"motif:{genre}:{i}", rng.choice(list(medium_of)), phrase, tr)
                   for i, (phrase, tr) in enumerate(p["motifs"].get(genre, []))]
         bank = list(enumerate(banks["genres"][genre]))
         rng.shuffle(bank)
         wanted = max(0, per_genre - len(motifs))
-        media = rng.sample(p["media"], len(p["media"]))
-        chosen: dict[int, str] = {}  # position in the shuffled bank -> medium: each medium its share,
-        for medium, share in zip(media, _even(wanted, len(media)), strict=True):  # on scenes free for it
+        media = rng.sample(list(medium_of), len(medium_of))
+        chosen: dict[int, str] = {}  # position in the shuffled bank -> opener: each opener its share,
+        for opener, share in zip(media, _even(wanted, len(media)), strict=True):  # on scenes free for it
             free = [k for k, (i, _) in enumerate(bank) if k not in chosen
-                    and claims.get((genre, i), {}).get(medium, set()) <= {group}]
-            chosen.update((k, medium) for k in free[:share])
+                    and claims.get((genre, i), {}).get(opener, set()) <= {group}]
+            chosen.update((k, opener) for k in free[:share])
         ordered = [k for k in range(len(bank)) if k in chosen] + [k for k in range(len(bank)) if k not in chosen]
         picked = [(bank[k][0], scene(genre, f"{genre}:{bank[k][0]}", chosen.get(k) or rng.choice(media),
                                      *bank[k][1])) for k in ordered]
         for i, s in picked[:wanted]:
-            claims.setdefault((genre, i), {}).setdefault(s.medium, set()).add(group)
+            claims.setdefault((genre, i), {}).setdefault(s.opener, set()).add(group)
         subclasses[genre] = tuple(motifs + [s for _, s in picked])
     return StyleRecipe(
         concept=concept.name, source=f"dataigm:style/{concept.name}@v{VERSION}", sizes=STYLE_SIZES,

@@ -50,23 +50,39 @@ def trigram_ratio(prompts: Sequence[str]) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def strip_phrases(text: str, phrases: Iterable[str]) -> str:
-    """The prompt with the concept's own phrases cut out (longest first, any case), each cut a
-    break that no n-gram spans."""
-    for phrase in sorted({p for p in phrases if p.strip()}, key=len, reverse=True):
-        text = re.sub(re.escape(phrase.strip()), " | ", text, flags=re.IGNORECASE)
-    return text
+def phrase_index(phrases: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
+    """The phrases as token sequences, by first token, longest first (for split_at_phrases)."""
+    index: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in {tuple(tokens(p)) for p in phrases} - {()}:
+        index.setdefault(phrase[0], []).append(phrase)
+    for candidates in index.values():
+        candidates.sort(key=len, reverse=True)
+    return index
+
+
+def split_at_phrases(text: str, index: Mapping[str, list[tuple[str, ...]]]) -> list[list[str]]:
+    """The prompt's tokens in the parts left once the concept's own phrases are cut out (where two
+    overlap, the one that starts first, the longest of those): no n-gram spans a cut."""
+    words, parts, i = tokens(text), [[]], 0
+    while i < len(words):
+        match = next((p for p in index.get(words[i], ()) if tuple(words[i:i + len(p)]) == p), None)
+        if match:
+            parts.append([])
+            i += len(match)
+        else:
+            parts[-1].append(words[i])
+            i += 1
+    return parts
 
 
 def top_ngram(prompts: Sequence[str], phrases: Iterable[str] = (), n: int = 4) -> tuple[str, float]:
     """The n-word sequence held by the most prompts once the concept phrases are removed, and the
     share of prompts holding it."""
-    phrases = list(phrases)
+    index = phrase_index(phrases)
     held: Counter = Counter()
     for prompt in prompts:
         grams = set()
-        for part in strip_phrases(prompt, phrases).split("|"):
-            t = tokens(part)
+        for t in split_at_phrases(prompt, index):
             grams.update(" ".join(t[i:i + n]) for i in range(len(t) - n + 1))
         held.update(grams)
     if not held or not prompts:
