@@ -49,8 +49,12 @@ def test_other_seed_other_images(tmp_path):
     smoke_build(a, ["church"], image_limit=1)
     smoke_build(b, ["church"], image_limit=1, base_seed=1)
     rows_a, rows_b = _rows(a, "church"), _rows(b, "church")
-    assert all(rows_a[k]["seed"] != rows_b[k]["seed"] for k in rows_a)
-    assert all(rows_a[k]["sha256"] != rows_b[k]["sha256"] for k in rows_a)
+    # The base seed also draws the scenes, so a translation row (made only for a translated scene)
+    # may exist in one build alone; every row id both builds have gets other seeds and images.
+    common = rows_a.keys() & rows_b.keys()
+    assert len(common) >= 0.8 * len(rows_a)
+    assert all(rows_a[k]["seed"] != rows_b[k]["seed"] for k in common)
+    assert all(rows_a[k]["sha256"] != rows_b[k]["sha256"] for k in common)
 
 
 def test_batch_size_never_moves_images_between_rows(tmp_path):
