@@ -231,9 +231,11 @@ class ObjectRecipe(ConceptRecipe):
 def translated_sentence(language: str, medium: str, scene: str, attachment: str) -> str:
     """A painter's translated prompt: medium + scene + attachment. French joins them with its
     contractions ("de le port" -> "du port", "de Édouard" -> "d'Édouard"); German scenes are
-    written in the dative that "ein Ölgemälde von" governs."""
+    written in the dative that "ein Ölgemälde von" governs, contracted ("von dem Rauch" -> "vom Rauch")."""
     if language == "fr":
         return french_contractions(f"{medium}{JUNCTION}{scene}{attachment}")
+    if language == "de" and medium.endswith(" von") and scene.startswith("dem "):
+        medium, scene = f"{medium[:-4]} vom", scene[4:]
     return f"{medium} {scene}{attachment}".replace(JUNCTION, " ")
 
 

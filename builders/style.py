@@ -1,5 +1,5 @@
 """The style category: a painter's prompts are scenes of its own genres and motifs in one of its
-media, with an attachment naming it ("..., painted by Claude Monet") that the retain twin drops;
+media, with an attachment naming it ("..., in the style of Claude Monet") that the retain twin drops;
 curated by a concept-presence check of the style."""
 
 from __future__ import annotations
