@@ -97,8 +97,3 @@ def french_contractions(text: str) -> str:
 def normalise(text: str) -> str:
     """Lower case, no punctuation, single spaces: the key for exact-duplicate checks."""
     return " ".join(_NORMALISE_RE.sub(" ", text.lower()).split())
-
-
-def words_of(text: str) -> list[str]:
-    """The word tokens of a text, lower-cased (the tokens of the diversity measures)."""
-    return re.findall(r"[\w'-]+", text.lower())

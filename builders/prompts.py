@@ -13,7 +13,7 @@ from typing import Any
 
 from builders.grammar import article_for, fill_noun, finish
 from builders.quality import Gate, NearDuplicateIndex, minor_words, prompt_problems
-from builders.recipe import ROBUSTNESS_KINDS, ConceptRecipe, ObjectRecipe, Scene, Sizes, StyleRecipe
+from builders.recipe import ROBUSTNESS_KINDS, ConceptRecipe, ObjectRecipe, Scene, Sizes, StyleRecipe, spread
 from dataigm.core.errors import DataIGMError
 from dataigm.core.ids import image_seed, split_of
 from dataigm.core.taxonomy import Concept, words_pattern
@@ -21,10 +21,6 @@ from dataigm.core.taxonomy import Concept, words_pattern
 LABEL_OF_ROLE = {"forget": 1, "robustness": 1, "retain": 0, "unrelated": 0}
 _LEET = {"a": "@", "e": "3", "i": "1", "o": "0", "s": "$", "l": "1", "g": "9"}
 ATTEMPTS = 20  # candidates tried per robustness row
-
-
-def _spread(total: int, parts: int) -> list[int]:
-    return [total // parts + (i < total % parts) for i in range(parts)]
 
 
 def misspell(text: str, concept: Concept, rng: random.Random, banned: frozenset[str] | set[str]) -> str | None:
@@ -120,7 +116,7 @@ class PromptBuilder:
             open_subs = [s for s in subclasses if s not in exhausted]
             if not short or not open_subs:
                 return taken
-            for sub, extra in zip(open_subs, _spread(short, len(open_subs)), strict=True):
+            for sub, extra in zip(open_subs, spread(short, len(open_subs)), strict=True):
                 want[sub] += extra
 
     def forget_rows(self) -> list[dict[str, Any]]:
@@ -142,7 +138,7 @@ class PromptBuilder:
                 return False
             return forgets.offer([forget])[0]
 
-        taken = self._take(subs, _spread(self.sizes.forget, len(subs)), candidates, accept)
+        taken = self._take(subs, spread(self.sizes.forget, len(subs)), candidates, accept)
         rows: list[dict[str, Any]] = []
         for sub in subs:
             for k, (scene, forget, retain) in enumerate(taken[sub]):

@@ -29,9 +29,9 @@ from builders.grammar import (
     literal_articles_to_markup,
     side,
     spans,
-    words_of,
 )
 from dataigm.core.errors import RecipeError, check_keys, expect_list_of_str, suggest
+from dataigm.core.prompt_stats import tokens as words_of
 from dataigm.core.taxonomy import Concept, load_yaml
 
 VERSION = 3
@@ -256,7 +256,8 @@ def attach_name(template: str, name: str, gender: str, language: str = "en") -> 
     return re.sub(r"( ?)\{(\w+)\}", sub, template)
 
 
-def _even(total: int, parts: int) -> list[int]:
+def spread(total: int, parts: int) -> list[int]:
+    """`total` split into `parts` near-equal counts, the larger ones first."""
     return [total // parts + (i < total % parts) for i in range(parts)]
 
 
@@ -626,7 +627,7 @@ def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], 
         wanted = max(0, per_genre - len(motifs))
         media = rng.sample(list(medium_of), len(medium_of))
         chosen: dict[int, str] = {}  # position in the shuffled bank -> opener: each opener its share,
-        for opener, share in zip(media, _even(wanted, len(media)), strict=True):  # on scenes free for it
+        for opener, share in zip(media, spread(wanted, len(media)), strict=True):  # on scenes free for it
             free = [k for k, (i, _) in enumerate(bank) if k not in chosen
                     and claims.get((genre, i), {}).get(opener, set()) <= {group}]
             chosen.update((k, opener) for k in free[:share])
@@ -643,6 +644,7 @@ def _painter_recipe(concept: Concept, p: dict[str, Any], banks: dict[str, Any], 
         attachments=banks["attachments"], media=banks["media"])
 
 
+@cache
 def vocabulary(*directories: Path) -> frozenset[str]:
     """Every word of the recipe files under these directories and the shipped ones: the real words
     a misspelling may not become, and the nouns whose plurals the agreement gate knows."""

@@ -89,8 +89,9 @@ def _inputs(concepts: list[Concept]) -> dict[str, str]:
     digests = {"dataigm": version("dataigm"), "taxonomy": load_taxonomy().digest}
     for c in concepts:
         builder = builder_for(c)
-        if builder.recipe_dir is not None:
-            digests[f"recipe:{builder.category}"] = builder.digest()
+        key = f"recipe:{builder.category}"
+        if builder.recipe_dir is not None and key not in digests:
+            digests[key] = builder.digest()
     return digests
 
 
